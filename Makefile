@@ -1,0 +1,36 @@
+# tlsfloor build and test targets. `make test` is what CI runs.
+GO      ?= go
+PKGS    ?= ./...
+FUZZTIME ?= 20s
+
+.PHONY: build test test-race vet fmt-check cross fuzz bench update test-wine
+
+build:
+	$(GO) build -o bin/tlsfloor ./cmd/tlsfloor
+
+# test: formatting, vet (Linux and Windows), cross builds, then every test.
+test: fmt-check vet cross
+	$(GO) test -count=1 $(PKGS)
+
+test-race:
+	$(GO) test -race -count=1 $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+	GOOS=windows $(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+cross:
+	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/tlsfloor
+	GOOS=windows GOARCH=arm64 $(GO) build -o /dev/null ./cmd/tlsfloor
+	GOOS=darwin  GOARCH=arm64 $(GO) build -o /dev/null ./cmd/tlsfloor
+	GOOS=darwin  GOARCH=amd64 $(GO) build -o /dev/null ./cmd/tlsfloor
+
+update:
+	$(GO) test $(PKGS) -update
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3x $(PKGS)

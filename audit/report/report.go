@@ -1,0 +1,182 @@
+// Package report renders an audit.Report: JSON (the versioned contract) and
+// text grouped by component, with colour only when the caller says so. It
+// decides nothing; it only prints what the scanners found.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/tlsfloor/tlsfloor/audit"
+)
+
+// WriteJSON writes the report as indented JSON with a final newline.
+func WriteJSON(w io.Writer, r *audit.Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(r)
+}
+
+// TextOptions tune the text form.
+type TextOptions struct {
+	Color bool
+}
+
+type painter struct{ on bool }
+
+func (p painter) wrap(code, s string) string {
+	if !p.on {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+func (p painter) severity(s audit.Severity) string {
+	label := strings.ToUpper(s.String())
+	switch s {
+	case audit.Critical, audit.High:
+		return p.wrap("1;31", label)
+	case audit.Medium:
+		return p.wrap("33", label)
+	case audit.Low:
+		return p.wrap("36", label)
+	}
+	return p.wrap("2", label)
+}
+
+func loc(file string, line int) string {
+	if line > 0 {
+		return fmt.Sprintf("%s:%d", file, line)
+	}
+	return file
+}
+
+// WriteText writes the human form: one section per component with its
+// contexts and findings, then the remediation section and a summary line.
+func WriteText(w io.Writer, r *audit.Report, opt TextOptions) error {
+	p := painter{on: opt.Color}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s — policy: %s or newer\n", r.Tool.Name, r.Tool.Version, r.Policy.Min)
+
+	byComponent := map[audit.ComponentKind][]audit.Finding{}
+	for _, f := range r.Findings {
+		byComponent[f.Component] = append(byComponent[f.Component], f)
+	}
+	shown := map[audit.ComponentKind]bool{}
+	for _, c := range r.Components {
+		b.WriteString("\n")
+		title := string(c.Kind)
+		if c.Version != "" {
+			title += " " + c.Version
+		}
+		if c.Path != "" {
+			title += " (" + c.Path + ")"
+		}
+		fmt.Fprintf(&b, "%s  [%s]\n", p.wrap("1", title), c.Status)
+		if c.Error != "" {
+			fmt.Fprintf(&b, "  error: %s\n", c.Error)
+		}
+		for _, n := range c.Notes {
+			fmt.Fprintf(&b, "  note: %s\n", n)
+		}
+		for _, ctx := range c.Contexts {
+			name := ctx.Kind
+			if ctx.Name != "" {
+				name += " " + ctx.Name
+			}
+			if len(ctx.Listen) > 0 {
+				name += " [" + strings.Join(ctx.Listen, ", ") + "]"
+			}
+			src := string(ctx.Source)
+			if ctx.From != nil && ctx.From.File != "" {
+				src += " at " + loc(ctx.From.File, ctx.From.Line)
+			}
+			fmt.Fprintf(&b, "  %s %s\n      protocols: %s (%s)\n", loc(ctx.File, ctx.Line), name, ctx.Protocols, src)
+			if ctx.Note != "" {
+				fmt.Fprintf(&b, "      note: %s\n", ctx.Note)
+			}
+		}
+		if !shown[c.Kind] {
+			shown[c.Kind] = true
+			for _, f := range byComponent[c.Kind] {
+				writeFinding(&b, p, f)
+			}
+		}
+	}
+	// Findings of components that were not listed (should not happen, but
+	// never drop a finding).
+	var rest []audit.ComponentKind
+	for k := range byComponent {
+		if !shown[k] {
+			rest = append(rest, k)
+		}
+	}
+	sort.Slice(rest, func(i, j int) bool { return rest[i] < rest[j] })
+	for _, k := range rest {
+		fmt.Fprintf(&b, "\n%s\n", p.wrap("1", string(k)))
+		for _, f := range byComponent[k] {
+			writeFinding(&b, p, f)
+		}
+	}
+
+	if len(r.Findings) > 0 {
+		fmt.Fprintf(&b, "\n%s\n", p.wrap("1", "Remediation"))
+		seen := map[string]bool{}
+		for _, f := range r.Findings {
+			key := string(f.ID) + "\x00" + f.Remediation
+			if seen[key] || f.Remediation == "" {
+				continue
+			}
+			seen[key] = true
+			fmt.Fprintf(&b, "  %s: %s\n", f.ID, f.Remediation)
+		}
+	}
+
+	b.WriteString("\n")
+	var counts []string
+	for _, n := range []string{"critical", "high", "medium", "low", "info"} {
+		if c := r.Summary.Counts[n]; c > 0 {
+			counts = append(counts, fmt.Sprintf("%d %s", c, n))
+		}
+	}
+	if len(counts) == 0 {
+		counts = []string{"no findings"}
+	}
+	verdict := p.wrap("1;32", "COMPLIANT")
+	if !r.Summary.Compliant {
+		verdict = p.wrap("1;31", "NON-COMPLIANT")
+	}
+	fmt.Fprintf(&b, "%s (fail on %s and above): %s\n", verdict, r.Summary.FailOn, strings.Join(counts, ", "))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeFinding(b *strings.Builder, p painter, f audit.Finding) {
+	where := loc(f.File, f.Line)
+	if where != "" {
+		where = " " + where
+	}
+	fmt.Fprintf(b, "  %-8s %s%s\n", p.severity(f.Severity), f.ID, where)
+	fmt.Fprintf(b, "           %s\n", f.Message)
+	if len(f.Affects) > 0 {
+		var names []string
+		for _, a := range f.Affects {
+			n := loc(a.File, a.Line)
+			if a.Name != "" {
+				n += " (" + a.Name + ")"
+			}
+			names = append(names, n)
+		}
+		const maxShown = 5
+		more := ""
+		if len(names) > maxShown {
+			more = fmt.Sprintf(" and %d more", len(names)-maxShown)
+			names = names[:maxShown]
+		}
+		fmt.Fprintf(b, "           affects: %s%s\n", strings.Join(names, ", "), more)
+	}
+}

@@ -1,0 +1,170 @@
+// Package cmdutil holds what every command shares: the exit-code table, the
+// typed errors that carry an exit code, the I/O streams with their terminal
+// and colour rules, and the Factory that builds the real dependencies. It
+// must not import command packages.
+package cmdutil
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/tlsfloor/tlsfloor/audit"
+	"github.com/tlsfloor/tlsfloor/platform"
+)
+
+// Exit codes. This table is the contract; README.md and `tlsfloor help
+// exit-codes` print the same words.
+const (
+	ExitOK             = 0 // compliant, nothing to change, or a change applied and verified
+	ExitFailure        = 1 // unexpected error
+	ExitUsage          = 2 // usage error, or input that cannot be read with certainty
+	ExitNonCompliant   = 3 // findings at or above --fail-on, or changes pending
+	ExitRolledBack     = 5 // change rolled back: config test, reload or verification failed
+	ExitRollbackFailed = 6 // rollback failed: manual action needed
+)
+
+// ExitCodeTable is the exit-code contract as text, for help and README.
+const ExitCodeTable = `  0  compliant; or nothing to change; or a fix applied (and verified)
+  1  unexpected error
+  2  usage error, or unusable input (a path:line: error is printed; nothing is written)
+  3  non-compliant: findings at or above --fail-on; or changes pending (fix --dry-run,
+     declined, or no terminal and no --yes)
+  5  fix rolled back: the config test, reload or verification failed; originals restored
+  6  rollback failed: manual action needed; the backup path is printed`
+
+// ExitError carries an exit code to root.Main. A nil Err exits silently.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Exit wraps err with an exit code.
+func Exit(code int, err error) error { return &ExitError{Code: code, Err: err} }
+
+// FlagError is a usage error: root.Main prints it with a hint and exits 2.
+type FlagError struct{ Err error }
+
+func (e *FlagError) Error() string { return e.Err.Error() }
+func (e *FlagError) Unwrap() error { return e.Err }
+
+// FlagErrorf builds a FlagError.
+func FlagErrorf(format string, args ...any) error {
+	return &FlagError{Err: fmt.Errorf(format, args...)}
+}
+
+// IsFlagError reports whether err is a usage error.
+func IsFlagError(err error) bool {
+	var fe *FlagError
+	return errors.As(err, &fe)
+}
+
+// IOStreams are the command's standard streams plus what we know about the
+// terminal.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+
+	InTTY    bool
+	OutTTY   bool
+	colorOut bool
+}
+
+// System returns the process's streams, with colour decided by the usual
+// environment rules: NO_COLOR or CLICOLOR=0 turn it off, CLICOLOR_FORCE (not
+// "0") forces it, TLSFLOOR_FORCE_TTY makes stdout and stdin count as
+// terminals (for tests).
+func System(getenv func(string) string) *IOStreams {
+	forced := getenv("TLSFLOOR_FORCE_TTY") != ""
+	s := &IOStreams{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		InTTY:  forced || term.IsTerminal(int(os.Stdin.Fd())),
+		OutTTY: forced || term.IsTerminal(int(os.Stdout.Fd())),
+	}
+	s.colorOut = ColorEnabled(s.OutTTY, getenv)
+	return s
+}
+
+// ColorEnabled applies the colour rules to a stream.
+func ColorEnabled(tty bool, getenv func(string) string) bool {
+	if getenv("NO_COLOR") != "" {
+		return false
+	}
+	if f := getenv("CLICOLOR_FORCE"); f != "" && f != "0" {
+		return true
+	}
+	if getenv("CLICOLOR") == "0" {
+		return false
+	}
+	return tty && getenv("TERM") != "dumb"
+}
+
+// Test returns streams backed by the given buffers, not a terminal.
+func Test(in io.Reader, out, errOut io.Writer) *IOStreams {
+	return &IOStreams{In: in, Out: out, ErrOut: errOut}
+}
+
+// ColorEnabled reports whether stdout gets colour.
+func (s *IOStreams) ColorEnabled() bool { return s.colorOut }
+
+// SetColor forces colour on or off (tests).
+func (s *IOStreams) SetColor(on bool) { s.colorOut = on }
+
+// Factory builds the real dependencies. Tests build a literal with fakes.
+type Factory struct {
+	IO      *IOStreams
+	Runner  platform.Runner
+	Getenv  func(string) string
+	Now     func() time.Time
+	Version string
+	// NewFS returns the file system seen from root ("" = real root).
+	NewFS func(root string) platform.FS
+}
+
+// Format is the --format flag's value.
+type Format string
+
+// Output formats.
+const (
+	FormatText Format = "text"
+	FormatJSON Format = "json"
+)
+
+// ParseFormat validates --format.
+func ParseFormat(s string) (Format, error) {
+	switch strings.ToLower(s) {
+	case "text":
+		return FormatText, nil
+	case "json":
+		return FormatJSON, nil
+	}
+	return "", FlagErrorf("invalid --format %q: want text or json", s)
+}
+
+// AddDiscoveryFlags binds the flags that audit and fix share for finding
+// configuration and binaries.
+func AddDiscoveryFlags(fl *pflag.FlagSet, o *audit.Options) {
+	fl.StringVar(&o.Root, "root", "", "treat `DIR` as the file-system root for discovery, includes and absolute paths")
+	fl.StringVar(&o.NginxConf, "nginx-conf", "", "nginx main configuration `FILE` (default: from nginx -V, then the usual paths)")
+	fl.StringVar(&o.NginxBin, "nginx-bin", "", "nginx `BINARY` to ask for its version and config path (default: nginx on PATH)")
+	fl.StringVar(&o.NginxVersion, "nginx-version", "", "assume this nginx `VERSION` (e.g. 1.22.1) instead of asking the binary")
+	fl.StringVar(&o.ApacheConf, "apache-conf", "", "Apache main configuration `FILE` (default: from apachectl -V, then the usual paths)")
+	fl.StringVar(&o.ApacheBin, "apache-bin", "", "apachectl, apache2ctl or httpd `BINARY` (default: the first on PATH)")
+	fl.StringVar(&o.OpenSSLBin, "openssl-bin", "", "openssl `BINARY` whose version to report (default: openssl on PATH)")
+}

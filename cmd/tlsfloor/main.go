@@ -1,0 +1,12 @@
+// Command tlsfloor audits and fixes the TLS protocol versions a host allows:
+// nginx, Apache, OpenSSL and system policy on Linux; SChannel, .NET, WinHTTP
+// and Internet Options on Windows.
+package main
+
+import (
+	"os"
+
+	"github.com/tlsfloor/tlsfloor/cmd/root"
+)
+
+func main() { os.Exit(root.Main()) }
