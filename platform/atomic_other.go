@@ -1,0 +1,16 @@
+//go:build !unix
+
+package platform
+
+import (
+	"io/fs"
+	"os"
+)
+
+// Windows has no numeric owners; ACLs are inherited from the directory.
+func fileOwner(fs.FileInfo) (uid, gid int) { return -1, -1 }
+
+func chownFile(*os.File, int, int) error { return nil }
+
+// SyncDir is a no-op where directories cannot be opened for fsync.
+func SyncDir(string) error { return nil }
