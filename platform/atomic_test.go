@@ -1,0 +1,153 @@
+package platform_test
+
+import (
+	"errors"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"syscall"
+	"testing"
+
+	"github.com/tlsfloor/tlsfloor/platform"
+)
+
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestWriteFileAtomicReplacesKeepingModeAndOwner(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "etc/nginx")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(p, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := platform.NewOSWriter(root)
+	var tempSeen []string
+	w.Hook = func(step platform.AtomicStep, name string) error {
+		if step == platform.StepRename {
+			tempSeen = listDir(t, dir)
+		}
+		return nil
+	}
+	attr := platform.FileAttr{Mode: 0o640, UID: -1, GID: -1}
+	if os.Geteuid() == 0 {
+		attr.UID, attr.GID = 4242, 4343 // root can give the file away
+	}
+	if err := w.WriteFileAtomic("/etc/nginx/nginx.conf", []byte("new"), attr); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	if string(b) != "new" {
+		t.Fatalf("content %q", b)
+	}
+	fi, _ := os.Stat(p)
+	got := platform.AttrOf(fi)
+	if got.Mode != 0o640 {
+		t.Errorf("mode %v, want 0640", got.Mode)
+	}
+	if os.Geteuid() == 0 && (got.UID != 4242 || got.GID != 4343) {
+		t.Errorf("owner %d:%d, want 4242:4343", got.UID, got.GID)
+	}
+	if names := listDir(t, dir); len(names) != 1 {
+		t.Errorf("directory holds %v after the write", names)
+	}
+	// The temporary file existed next to the target under a name that no
+	// include glob picks up.
+	if len(tempSeen) != 2 {
+		t.Fatalf("before rename the directory held %v", tempSeen)
+	}
+	for _, n := range tempSeen {
+		if n == "nginx.conf" {
+			continue
+		}
+		if !regexp.MustCompile(`^\.tlsfloor-[0-9]+\.tmp$`).MatchString(n) {
+			t.Errorf("temporary name %q", n)
+		}
+		for _, glob := range []string{"*.conf", "*.load", "*conf"} {
+			if ok, _ := path.Match(glob, n); ok {
+				t.Errorf("temporary name %q matches include glob %q", n, glob)
+			}
+		}
+	}
+}
+
+func TestWriteFileAtomicRefusesSymlink(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "target.conf"), []byte("x"), 0o644)
+	os.Symlink("target.conf", filepath.Join(root, "link.conf"))
+	w := platform.NewOSWriter(root)
+	if err := w.WriteFileAtomic("/link.conf", []byte("y"), platform.FileAttr{Mode: 0o644, UID: -1, GID: -1}); err == nil {
+		t.Fatal("wrote over a symlink")
+	}
+	if fi, _ := os.Lstat(filepath.Join(root, "link.conf")); fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatal("link replaced")
+	}
+}
+
+// A fault at any step leaves the old or the new bytes and no temporary file.
+func TestWriteFileAtomicFaultAtEachStep(t *testing.T) {
+	steps := []platform.AtomicStep{platform.StepCreate, platform.StepWrite, platform.StepSync, platform.StepChown,
+		platform.StepRename, platform.StepSyncDir, platform.StepDone}
+	for i, step := range steps {
+		t.Run(string(step), func(t *testing.T) {
+			root := t.TempDir()
+			p := filepath.Join(root, "a.conf")
+			os.WriteFile(p, []byte("old"), 0o644)
+			w := platform.NewOSWriter(root)
+			w.Hook = func(s platform.AtomicStep, _ string) error {
+				if s == step {
+					return syscall.ENOSPC
+				}
+				return nil
+			}
+			err := w.WriteFileAtomic("/a.conf", []byte("new"), platform.FileAttr{Mode: 0o644, UID: -1, GID: -1})
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("err = %v, want ENOSPC", err)
+			}
+			b, _ := os.ReadFile(p)
+			renamed := i > 4 // syncdir and done come after the rename
+			if want := map[bool]string{false: "old", true: "new"}[renamed]; string(b) != want {
+				t.Errorf("content %q, want %q", b, want)
+			}
+			if names := listDir(t, root); len(names) != 1 {
+				t.Errorf("left behind: %v", names)
+			}
+		})
+	}
+}
+
+func TestWriteFileAtomicReadOnlyDirectory(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "ro")
+	os.Mkdir(dir, 0o755)
+	p := filepath.Join(dir, "a.conf")
+	os.WriteFile(p, []byte("old"), 0o644)
+	if os.Geteuid() == 0 {
+		immutable(t, dir)
+	} else {
+		os.Chmod(dir, 0o555)
+		t.Cleanup(func() { os.Chmod(dir, 0o755) })
+	}
+	w := platform.NewOSWriter(root)
+	err := w.WriteFileAtomic("/ro/a.conf", []byte("new"), platform.FileAttr{Mode: 0o644, UID: -1, GID: -1})
+	if err == nil {
+		t.Fatal("write into a read-only directory succeeded")
+	}
+	if b, _ := os.ReadFile(p); string(b) != "old" {
+		t.Errorf("content %q", b)
+	}
+}
