@@ -1,8 +1,13 @@
 package openssl
 
 import (
+	"bytes"
+	"debug/elf"
 	"errors"
+	"fmt"
+	"path"
 	"regexp"
+	"strings"
 
 	"github.com/tlsfloor/tlsfloor/platform"
 )
@@ -15,31 +20,318 @@ type Library struct {
 	Path string
 	// Static is true when the binary links no libssl/libcrypto dynamically.
 	Static bool
+	// SONAME is the DT_NEEDED entry that led to Path ("libcrypto.so.3"),
+	// empty when static.
+	SONAME string
+	// Via says how ld.so would find Path: "DT_RPATH", "LD_LIBRARY_PATH",
+	// "DT_RUNPATH", "ld.so.cache", "ld.so.conf", "default directories",
+	// "next to libssl", or "static".
+	Via string
 }
+
+// ErrNotLinked means the binary neither links libssl/libcrypto nor embeds a
+// TLS library version string: it does not use OpenSSL (Debian's apache2
+// binary, for one; mod_ssl.so does).
+var ErrNotLinked = errors.New("links no libssl/libcrypto and embeds no TLS library version")
+
+// ErrNotFound means a needed libcrypto could not be found where ld.so would
+// look.
+var ErrNotFound = errors.New("library not found")
+
+// soname matches OpenSSL's libssl/libcrypto SONAMEs (libssl.so.3,
+// libssl.so.1.1, libssl.so.1.0.0, RHEL 7's libssl.so.10). NSS's libssl3.so
+// does not match: it is not OpenSSL.
+var reSONAME = regexp.MustCompile(`^lib(ssl|crypto)\.so\.(\d+(?:\.\d+)*)$`)
+
+// reVersionText finds version strings inside a library or binary. The
+// run-time text of OpenSSL and LibreSSL is "OpenSSL 3.0.22 25 Aug 2026",
+// "LibreSSL 3.8.2"; BoringSSL and AWS-LC say "(compatible; BoringSSL)".
+var reVersionText = regexp.MustCompile(`(?:OpenSSL|LibreSSL) \d{1,4}\.\d{1,4}\.\d{1,4}[a-z]{0,2}[ -][^\x00\n]{0,60}|(?:OpenSSL|LibreSSL) \d{1,4}\.\d{1,4}\.\d{1,4}[a-z]{0,2}\x00|\(compatible; (?:BoringSSL|AWS-LC[^)\x00]{0,30})\)`)
 
 // LinkedLibrary finds the TLS library that binary links: DT_NEEDED resolved
 // as ld.so does (DT_RPATH, LD_LIBRARY_PATH, DT_RUNPATH, ld.so.cache, default
 // directories), then the version string inside libcrypto; for a static
 // binary, the version string inside the binary.
+//
+// getenv supplies LD_LIBRARY_PATH; pass nil (or a function returning "")
+// when auditing another root, whose processes do not see this environment.
 func LinkedLibrary(fsys platform.FS, binary string, getenv func(string) string) (Library, error) {
-	return Library{}, errors.New("openssl: reading linked libraries is not built yet")
-}
-
-var reSecLevel0 = regexp.MustCompile(`@SECLEVEL=0\b`)
-
-// LegacyBlocked reports whether the library refuses TLS 1.0/1.1 in practice
-// even when a server's configuration lists them: OpenSSL 3 and later reject
-// the MD5/SHA-1 signatures TLS 1.0/1.1 need at security level 1 and above,
-// and only "@SECLEVEL=0" in one of the server's cipher strings (ssl_ciphers,
-// SSLCipherSuite, ssl_conf_command/SSLOpenSSLConfCmd values) lowers it.
-func LegacyBlocked(lib Version, cipherStrings ...string) bool {
-	if !lib.SecurityLevelBlocksLegacy() {
-		return false
+	bin, err := openELF(fsys, binary)
+	if err != nil {
+		return Library{}, fmt.Errorf("openssl: %w", err)
 	}
-	for _, c := range cipherStrings {
-		if reSecLevel0.MatchString(c) {
-			return false
+	needed, err := bin.file.ImportedLibraries()
+	if err != nil {
+		return Library{}, fmt.Errorf("openssl: %s: read DT_NEEDED: %w", binary, err)
+	}
+	var ssl, crypto string
+	for _, n := range needed {
+		if m := reSONAME.FindStringSubmatch(n); m != nil {
+			if m[1] == "crypto" && crypto == "" {
+				crypto = n
+			}
+			if m[1] == "ssl" && ssl == "" {
+				ssl = n
+			}
 		}
 	}
-	return true
+	if ssl == "" && crypto == "" {
+		v, ok := findVersionText(bin.data)
+		if !ok {
+			return Library{}, fmt.Errorf("openssl: %s: %w", binary, ErrNotLinked)
+		}
+		return Library{Version: v, Path: bin.path, Static: true, Via: "static"}, nil
+	}
+	var env string
+	if getenv != nil {
+		env = getenv("LD_LIBRARY_PATH")
+	}
+	r := resolver{fsys: fsys, bin: bin, ldLibraryPath: env}
+	lib := Library{}
+	var libPath string
+	if crypto != "" {
+		lib.SONAME = crypto
+		libPath, lib.Via = r.find(crypto)
+	} else {
+		// Only libssl is needed (libcrypto comes in through libssl's own
+		// DT_NEEDED). Its libcrypto is the one with the same suffix beside it.
+		want := "libcrypto" + strings.TrimPrefix(ssl, "libssl")
+		lib.SONAME = want
+		if sslPath, _ := r.find(ssl); sslPath != "" {
+			if cand := path.Join(path.Dir(sslPath), want); r.usable(cand) {
+				libPath, lib.Via = cand, "next to libssl"
+			}
+		}
+		if libPath == "" {
+			libPath, lib.Via = r.find(want)
+		}
+	}
+	if libPath == "" {
+		return Library{}, fmt.Errorf("openssl: %s needs %s: %w (searched %s)", binary, lib.SONAME, ErrNotFound, strings.Join(r.searched, ", "))
+	}
+	libELF, err := openELF(fsys, libPath)
+	if err != nil {
+		return Library{}, fmt.Errorf("openssl: %w", err)
+	}
+	v, ok := findVersionText(libELF.data)
+	if !ok {
+		return Library{}, fmt.Errorf("openssl: %s (for %s): no version string found", libELF.path, binary)
+	}
+	lib.Version, lib.Path = v, libELF.path
+	return lib, nil
+}
+
+// elfFile is a parsed ELF file with the bytes it came from and its host
+// path after symlinks.
+type elfFile struct {
+	path string
+	data []byte
+	file *elf.File
+}
+
+func openELF(fsys platform.FS, name string) (*elfFile, error) {
+	// Resolve links through the FS so that, under --root, an absolute link
+	// target stays inside the root.
+	real, err := fsys.EvalSymlinks(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	data, err := fsys.ReadFile(real)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s is not an ELF binary or library: %w", name, err)
+	}
+	return &elfFile{path: real, data: data, file: f}, nil
+}
+
+// findVersionText returns the first TLS library version string in data.
+func findVersionText(data []byte) (Version, bool) {
+	for _, m := range reVersionText.FindAll(data, -1) {
+		if v, err := Parse(string(bytes.TrimRight(m, "\x00"))); err == nil {
+			v.Raw = strings.TrimSpace(v.Raw)
+			return v, true
+		}
+	}
+	return Version{}, false
+}
+
+// resolver searches for a SONAME the way glibc's ld.so does for the
+// libraries a program needs.
+type resolver struct {
+	fsys          platform.FS
+	bin           *elfFile
+	ldLibraryPath string
+	searched      []string
+
+	cacheLoaded bool
+	cache       map[string][]string // SONAME -> paths, in cache order
+	confDirs    []string            // from ld.so.conf when the cache is unusable
+}
+
+func (r *resolver) dynList(tag elf.DynTag) []string {
+	vals, err := r.bin.file.DynString(tag)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, v := range vals {
+		for _, d := range strings.Split(v, ":") {
+			if d == "" {
+				continue
+			}
+			origin := path.Dir(r.bin.path)
+			d = strings.ReplaceAll(d, "${ORIGIN}", origin)
+			d = strings.ReplaceAll(d, "$ORIGIN", origin)
+			if strings.Contains(d, "$") {
+				// $LIB and $PLATFORM depend on the running ld.so; we
+				// cannot expand them faithfully, so skip such entries.
+				continue
+			}
+			out = append(out, path.Clean(d))
+		}
+	}
+	return out
+}
+
+// find returns the path ld.so would load for soname and which step found it.
+func (r *resolver) find(soname string) (string, string) {
+	runpath := r.dynList(elf.DT_RUNPATH)
+	if len(runpath) == 0 {
+		if p := r.inDirs(soname, r.dynList(elf.DT_RPATH)); p != "" {
+			return p, "DT_RPATH"
+		}
+	}
+	var ldlp []string
+	for _, d := range strings.FieldsFunc(r.ldLibraryPath, func(c rune) bool { return c == ':' || c == ';' }) {
+		ldlp = append(ldlp, path.Clean(d))
+	}
+	if p := r.inDirs(soname, ldlp); p != "" {
+		return p, "LD_LIBRARY_PATH"
+	}
+	if p := r.inDirs(soname, runpath); p != "" {
+		return p, "DT_RUNPATH"
+	}
+	r.loadCache()
+	if r.cache != nil {
+		r.searched = append(r.searched, "/etc/ld.so.cache")
+		for _, p := range r.cache[soname] {
+			if r.usable(p) {
+				return p, "ld.so.cache"
+			}
+		}
+	} else if p := r.inDirs(soname, r.confDirs); p != "" {
+		return p, "ld.so.conf"
+	}
+	if p := r.inDirs(soname, defaultDirs(r.bin.file)); p != "" {
+		return p, "default directories"
+	}
+	return "", ""
+}
+
+func (r *resolver) inDirs(soname string, dirs []string) string {
+	for _, d := range dirs {
+		r.searched = append(r.searched, d)
+		if p := path.Join(d, soname); r.usable(p) {
+			return p
+		}
+	}
+	return ""
+}
+
+// usable reports whether p exists and is an ELF file of the binary's class
+// and machine, as ld.so skips a 32-bit libcrypto for a 64-bit nginx.
+func (r *resolver) usable(p string) bool {
+	if _, err := r.fsys.Stat(p); err != nil {
+		return false
+	}
+	f, err := openELF(r.fsys, p)
+	if err != nil {
+		return false
+	}
+	return f.file.Class == r.bin.file.Class && f.file.Machine == r.bin.file.Machine
+}
+
+func (r *resolver) loadCache() {
+	if r.cacheLoaded {
+		return
+	}
+	r.cacheLoaded = true
+	if data, err := r.fsys.ReadFile("/etc/ld.so.cache"); err == nil {
+		if c, err := ParseLDCache(data); err == nil {
+			r.cache = c
+			return
+		}
+	}
+	r.confDirs = ldSoConfDirs(r.fsys, "/etc/ld.so.conf", 0)
+}
+
+// multiarch maps an ELF machine to Debian's multiarch directory name.
+var multiarch = map[elf.Machine]string{
+	elf.EM_X86_64:  "x86_64-linux-gnu",
+	elf.EM_AARCH64: "aarch64-linux-gnu",
+	elf.EM_386:     "i386-linux-gnu",
+	elf.EM_ARM:     "arm-linux-gnueabihf",
+	elf.EM_PPC64:   "powerpc64le-linux-gnu",
+	elf.EM_S390:    "s390x-linux-gnu",
+	elf.EM_RISCV:   "riscv64-linux-gnu",
+}
+
+// defaultDirs are ld.so's built-in directories: Debian's multiarch ones,
+// then lib64 for 64-bit binaries (RHEL, SUSE), then /lib and /usr/lib.
+func defaultDirs(f *elf.File) []string {
+	var dirs []string
+	if t, ok := multiarch[f.Machine]; ok {
+		dirs = append(dirs, "/lib/"+t, "/usr/lib/"+t)
+	}
+	if f.Class == elf.ELFCLASS64 {
+		dirs = append(dirs, "/lib64", "/usr/lib64")
+	}
+	return append(dirs, "/lib", "/usr/lib")
+}
+
+// ldSoConfDirs reads ld.so.conf's directory list, following "include"
+// globs (relative to the including file's directory, as ldconfig does).
+func ldSoConfDirs(fsys platform.FS, name string, depth int) []string {
+	if depth > 8 {
+		return nil
+	}
+	data, err := fsys.ReadFile(name)
+	if err != nil {
+		return nil
+	}
+	var dirs []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		fields := strings.Fields(line)
+		switch {
+		case len(fields) == 0:
+		case fields[0] == "include":
+			for _, pat := range fields[1:] {
+				if !strings.HasPrefix(pat, "/") {
+					pat = path.Join(path.Dir(name), pat)
+				}
+				matches, _ := fsys.Glob(pat)
+				for _, m := range matches {
+					dirs = append(dirs, ldSoConfDirs(fsys, m, depth+1)...)
+				}
+			}
+		case fields[0] == "hwcap":
+		default:
+			for _, d := range strings.FieldsFunc(line, func(c rune) bool { return c == ' ' || c == '\t' || c == ':' || c == ',' }) {
+				// A "dir=type" suffix is an old libc5 hint.
+				if i := strings.IndexByte(d, '='); i >= 0 {
+					d = d[:i]
+				}
+				if strings.HasPrefix(d, "/") {
+					dirs = append(dirs, path.Clean(d))
+				}
+			}
+		}
+	}
+	return dirs
 }

@@ -1,0 +1,338 @@
+package openssl
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tlsfloor/tlsfloor/platform"
+)
+
+// need returns the path of a real tool or file the test depends on. It
+// skips the test when it is missing, except under CI=true, where a missing
+// tool is a broken environment and fails the test.
+func need(t testing.TB, name string) string {
+	t.Helper()
+	p := name
+	if !strings.Contains(name, "/") {
+		var err error
+		if p, err = exec.LookPath(name); err != nil {
+			missing(t, name+" not on PATH")
+			return ""
+		}
+	} else if _, err := os.Stat(name); err != nil {
+		missing(t, name+" not present")
+		return ""
+	}
+	return p
+}
+
+func missing(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s (CI=true: the environment must provide it)", why)
+	}
+	t.Skipf("%s; skipping (set CI=true to make this a failure)", why)
+}
+
+func noEnv(string) string { return "" }
+
+// hostOpenSSLVersion is the library version the real openssl CLI reports.
+func hostOpenSSLVersion(t *testing.T) Version {
+	t.Helper()
+	bin := need(t, "openssl")
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil {
+		t.Fatalf("openssl version: %v", err)
+	}
+	return mustParse(t, string(out))
+}
+
+func TestLinkedLibraryRealBinaries(t *testing.T) {
+	for _, bin := range []string{"/usr/sbin/nginx", "/usr/lib/apache2/modules/mod_ssl.so", "/usr/bin/openssl"} {
+		t.Run(filepath.Base(bin), func(t *testing.T) {
+			need(t, bin)
+			want := hostOpenSSLVersion(t)
+			lib, err := LinkedLibrary(platform.NewOSFS(""), bin, noEnv)
+			if err != nil {
+				t.Fatalf("LinkedLibrary: %v", err)
+			}
+			if !lib.Version.Equal(want) {
+				t.Errorf("version %v, want %v (from `openssl version`)", lib.Version, want)
+			}
+			if lib.Static || !strings.Contains(filepath.Base(lib.Path), "libcrypto.so.") {
+				t.Errorf("got %+v, want a dynamically linked libcrypto", lib)
+			}
+			if lib.Via != "ld.so.cache" {
+				t.Errorf("found via %q, want ld.so.cache on a stock system", lib.Via)
+			}
+		})
+	}
+}
+
+func TestLinkedLibraryApacheBinaryLinksNoSSL(t *testing.T) {
+	bin := need(t, "/usr/sbin/apache2")
+	_, err := LinkedLibrary(platform.NewOSFS(""), bin, noEnv)
+	if !errors.Is(err, ErrNotLinked) {
+		t.Fatalf("LinkedLibrary(apache2) error = %v, want ErrNotLinked (mod_ssl.so carries OpenSSL)", err)
+	}
+}
+
+func TestLinkedLibraryNotELF(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "script")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\necho OpenSSL 1.0.1f\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LinkedLibrary(platform.NewOSFS(dir), "/script", noEnv)
+	if err == nil || !strings.Contains(err.Error(), "not an ELF") {
+		t.Fatalf("error = %v, want a not-an-ELF error", err)
+	}
+}
+
+// copyFile copies a real file into a test root.
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeFile(t *testing.T, name, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLinkedLibraryRooted audits a copy of the real openssl CLI inside a
+// --root tree whose libraries live in a directory only ld.so.conf names;
+// without a usable ld.so.cache the resolver must fall back to ld.so.conf.
+func TestLinkedLibraryRooted(t *testing.T) {
+	bin := need(t, "/usr/bin/openssl")
+	want := hostOpenSSLVersion(t)
+	host, err := LinkedLibrary(platform.NewOSFS(""), bin, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cache := range []string{"", "garbage that is not a cache"} {
+		root := t.TempDir()
+		copyFile(t, bin, filepath.Join(root, "usr/bin/openssl"))
+		copyFile(t, host.Path, filepath.Join(root, "opt/ssl/lib", host.SONAME))
+		writeFile(t, filepath.Join(root, "etc/ld.so.conf"), "# test\ninclude /etc/ld.so.conf.d/*.conf\n")
+		writeFile(t, filepath.Join(root, "etc/ld.so.conf.d/ssl.conf"), "/opt/ssl/lib\n")
+		if cache != "" {
+			writeFile(t, filepath.Join(root, "etc/ld.so.cache"), cache)
+		}
+		lib, err := LinkedLibrary(platform.NewOSFS(root), "/usr/bin/openssl", noEnv)
+		if err != nil {
+			t.Fatalf("cache %q: %v", cache, err)
+		}
+		if lib.Path != "/opt/ssl/lib/"+host.SONAME || lib.Via != "ld.so.conf" || !lib.Version.Equal(want) {
+			t.Errorf("cache %q: got %+v, want %s via ld.so.conf at /opt/ssl/lib", cache, lib, want)
+		}
+	}
+
+	// Debian's layout: /lib is an absolute symlink that must resolve inside
+	// the root, and the default multiarch directory finds the library.
+	root := t.TempDir()
+	copyFile(t, bin, filepath.Join(root, "usr/bin/openssl"))
+	copyFile(t, host.Path, filepath.Join(root, "usr/lib/x86_64-linux-gnu", host.SONAME))
+	if err := os.Symlink("/usr/lib", filepath.Join(root, "lib")); err != nil {
+		t.Fatal(err)
+	}
+	lib, err := LinkedLibrary(platform.NewOSFS(root), "/usr/bin/openssl", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lib.Path != "/usr/lib/x86_64-linux-gnu/"+host.SONAME || lib.Via != "default directories" {
+		t.Errorf("got %+v, want the multiarch default directory", lib)
+	}
+
+	// Nothing anywhere: a clear not-found error naming what was searched.
+	empty := t.TempDir()
+	copyFile(t, bin, filepath.Join(empty, "usr/bin/openssl"))
+	_, err = LinkedLibrary(platform.NewOSFS(empty), "/usr/bin/openssl", noEnv)
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "/usr/lib") {
+		t.Errorf("error = %v, want ErrNotFound listing the searched directories", err)
+	}
+}
+
+// TestParseLDCacheMatchesLdconfig checks the cache parser against ldconfig's
+// own reading of this machine's /etc/ld.so.cache.
+func TestParseLDCacheMatchesLdconfig(t *testing.T) {
+	ldconfig := need(t, "/sbin/ldconfig")
+	data, err := os.ReadFile("/etc/ld.so.cache")
+	if err != nil {
+		missing(t, "no /etc/ld.so.cache")
+	}
+	got, err := ParseLDCache(data)
+	if err != nil {
+		t.Fatalf("ParseLDCache: %v", err)
+	}
+	out, err := exec.Command(ldconfig, "-p").Output()
+	if err != nil {
+		t.Fatalf("ldconfig -p: %v", err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		name, target, ok := strings.Cut(strings.TrimSpace(line), " => ")
+		if !ok {
+			continue
+		}
+		soname := strings.Fields(name)[0]
+		n++
+		found := false
+		for _, p := range got[soname] {
+			found = found || p == target
+		}
+		if !found {
+			t.Errorf("ldconfig -p has %s => %s; parsed cache has %v", soname, target, got[soname])
+		}
+	}
+	if n == 0 {
+		t.Fatal("ldconfig -p listed nothing")
+	}
+}
+
+func FuzzParseLDCache(f *testing.F) {
+	f.Add([]byte(ldCacheNewMagic + strings.Repeat("\x00", 40)))
+	f.Add([]byte(ldCacheOldMagic + "\x00\x01\x00\x00\x00" + strings.Repeat("\x00", 12)))
+	if data, err := os.ReadFile("/etc/ld.so.cache"); err == nil && len(data) > 512 {
+		f.Add(data[:512])
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _ = ParseLDCache(data)
+	})
+}
+
+// buildFixtures compiles tiny programs and fake libcrypto/libssl libraries
+// whose only content is a version string and a function returning it, so
+// running a program shows which library the real ld.so picked.
+func buildFixtures(t *testing.T) string {
+	t.Helper()
+	gcc := need(t, "gcc")
+	dir := t.TempDir()
+	run := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(gcc, args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("gcc %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	writeFile(t, filepath.Join(dir, "crypto.c"), `const char *fake_version(void) { return VERSION; }`+"\n")
+	writeFile(t, filepath.Join(dir, "ssl.c"), "const char *fake_version(void);\nconst char *ssl_version(void) { return fake_version(); }\n")
+	writeFile(t, filepath.Join(dir, "prog.c"), "#include <stdio.h>\nconst char *fake_version(void);\nint main(void) { puts(fake_version()); return 0; }\n")
+	writeFile(t, filepath.Join(dir, "sslprog.c"), "#include <stdio.h>\nconst char *ssl_version(void);\nint main(void) { puts(ssl_version()); return 0; }\n")
+	writeFile(t, filepath.Join(dir, "static.c"), "#include <stdio.h>\nconst char v[] = \"OpenSSL 1.1.1k  FIPS 25 Mar 2021\";\nint main(void) { puts(v); return 0; }\n")
+	writeFile(t, filepath.Join(dir, "plain.c"), "int main(void) { return 0; }\n")
+	for sub, ver := range map[string]string{"a": "OpenSSL 1.0.1f 6 Jan 2014", "b": "OpenSSL 1.1.1w  11 Sep 2023", "c": "OpenSSL 3.0.99 1 Jan 2030"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		run("-shared", "-fPIC", "-Wl,-soname,libcrypto.so.3", `-DVERSION="`+ver+`"`, "-o", sub+"/libcrypto.so.3", "crypto.c")
+	}
+	// libssl in c only, finding its libcrypto beside it like the real one.
+	run("-shared", "-fPIC", "-Wl,-soname,libssl.so.3", "-Wl,--enable-new-dtags", "-Wl,-rpath,$ORIGIN", "-o", "c/libssl.so.3", "ssl.c", "c/libcrypto.so.3")
+	run("-o", "prog-rpath", "prog.c", "a/libcrypto.so.3", "-Wl,--disable-new-dtags", "-Wl,-rpath,$ORIGIN/a")
+	run("-o", "prog-runpath", "prog.c", "a/libcrypto.so.3", "-Wl,--enable-new-dtags", "-Wl,-rpath,$ORIGIN/a")
+	run("-o", "prog-sslonly", "sslprog.c", "-Wl,--no-as-needed", "c/libssl.so.3", "-Wl,--enable-new-dtags", "-Wl,-rpath,$ORIGIN/c", "-Wl,--allow-shlib-undefined")
+	run("-o", "prog-static", "static.c")
+	run("-o", "prog-plain", "plain.c")
+	return dir
+}
+
+func TestLinkedLibraryResolutionOrder(t *testing.T) {
+	dir := buildFixtures(t)
+	tests := []struct {
+		prog, ldLibraryPath string
+		wantDir, wantVia    string
+	}{
+		{"prog-rpath", "", "a", "DT_RPATH"},
+		// DT_RPATH (without DT_RUNPATH) beats LD_LIBRARY_PATH ...
+		{"prog-rpath", "/b", "a", "DT_RPATH"},
+		{"prog-runpath", "", "a", "DT_RUNPATH"},
+		// ... but LD_LIBRARY_PATH beats DT_RUNPATH.
+		{"prog-runpath", "/b", "b", "LD_LIBRARY_PATH"},
+		{"prog-sslonly", "", "c", "next to libssl"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.prog+"+"+tt.ldLibraryPath, func(t *testing.T) {
+			getenv := func(k string) string {
+				if k == "LD_LIBRARY_PATH" {
+					return tt.ldLibraryPath
+				}
+				return ""
+			}
+			lib, err := LinkedLibrary(platform.NewOSFS(dir), "/"+tt.prog, getenv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lib.Path != "/"+tt.wantDir+"/libcrypto.so.3" || lib.Via != tt.wantVia {
+				t.Errorf("got %s via %s, want /%s/libcrypto.so.3 via %s", lib.Path, lib.Via, tt.wantDir, tt.wantVia)
+			}
+			// What the real ld.so loads must be what we said.
+			cmd := exec.Command(filepath.Join(dir, tt.prog))
+			cmd.Env = []string{}
+			if tt.ldLibraryPath != "" {
+				cmd.Env = []string{"LD_LIBRARY_PATH=" + filepath.Join(dir, tt.ldLibraryPath)}
+			}
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("running %s: %v", tt.prog, err)
+			}
+			if ran := mustParse(t, string(out)); !ran.Equal(lib.Version) {
+				t.Errorf("ld.so loaded %v, LinkedLibrary says %v", ran, lib.Version)
+			}
+		})
+	}
+}
+
+func TestLinkedLibraryStatic(t *testing.T) {
+	dir := buildFixtures(t)
+	lib, err := LinkedLibrary(platform.NewOSFS(dir), "/prog-static", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !lib.Static || lib.Path != "/prog-static" || lib.Version.String() != "OpenSSL 1.1.1k FIPS" {
+		t.Errorf("got %+v, want static OpenSSL 1.1.1k FIPS", lib)
+	}
+	_, err = LinkedLibrary(platform.NewOSFS(dir), "/prog-plain", noEnv)
+	if !errors.Is(err, ErrNotLinked) {
+		t.Errorf("plain program: error = %v, want ErrNotLinked", err)
+	}
+}
+
+func TestFindVersionText(t *testing.T) {
+	tests := []struct{ data, want string }{
+		{"junk\x00OpenSSL 3.0.22 25 Aug 2026\x00more", "OpenSSL 3.0.22"},
+		{"\x00LibreSSL 3.8.2\x00", "LibreSSL 3.8.2"},
+		{"\x00OpenSSL 1.1.1 (compatible; BoringSSL)\x00", "BoringSSL"},
+		// Build paths are not version strings.
+		{"/build/openssl-1.1.1w/crypto\x00OpenSSL 1.1.1w  11 Sep 2023\x00", "OpenSSL 1.1.1w"},
+	}
+	for _, tt := range tests {
+		v, ok := findVersionText([]byte(tt.data))
+		if !ok || v.String() != tt.want {
+			t.Errorf("findVersionText(%q) = %v, %v; want %s", tt.data, v, ok, tt.want)
+		}
+	}
+	if _, ok := findVersionText(bytes.Repeat([]byte("OpenSSL "), 10)); ok {
+		t.Error("found a version in text without one")
+	}
+}
