@@ -34,6 +34,8 @@ type Env struct {
 	Now     func() time.Time
 	Policy  Policy
 	Options Options
+	// Registry is the Windows registry; nil on other platforms.
+	Registry platform.Registry
 }
 
 // Result is what one scanner found: its components and findings.
