@@ -2,6 +2,7 @@ package audit
 
 import (
 	"github.com/tlsfloor/tlsfloor/audit"
+	"github.com/tlsfloor/tlsfloor/audit/nginx"
 )
 
 // DefaultScanners lists the scanners for goos, in report order. Each scanner
@@ -10,7 +11,9 @@ func DefaultScanners(goos string) []audit.Scanner {
 	if goos == "windows" {
 		return []audit.Scanner{}
 	}
-	return []audit.Scanner{}
+	return []audit.Scanner{
+		nginx.NewScanner(),
+	}
 }
 
 // liveScanners are the scanners that --live adds (probing listeners).
