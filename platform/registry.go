@@ -87,6 +87,9 @@ type Registry interface {
 	// GetDWORD reads a REG_DWORD. A missing key or value gives an error
 	// wrapping ErrNotExist; another type gives one wrapping ErrUnexpectedType.
 	GetDWORD(root Root, view View, key, name string) (uint32, error)
+	// GetString reads a REG_SZ or REG_EXPAND_SZ (unexpanded), with the same
+	// errors as GetDWORD.
+	GetString(root Root, view View, key, name string) (string, error)
 	// SetDWORD writes a REG_DWORD, creating the key and its parents.
 	SetDWORD(root Root, view View, key, name string, v uint32) error
 	// DeleteValue removes a value; ErrNotExist when it (or its key) is missing.

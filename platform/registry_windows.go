@@ -86,6 +86,20 @@ func (w *WinRegistry) GetDWORD(root Root, view View, key, name string) (uint32, 
 	return uint32(v), nil
 }
 
+// GetString implements Registry.
+func (w *WinRegistry) GetString(root Root, view View, key, name string) (string, error) {
+	k, err := w.open(root, view, key, registry.QUERY_VALUE)
+	if err != nil {
+		return "", mapErr("read", root, view, key, name, err)
+	}
+	defer k.Close()
+	v, _, err := k.GetStringValue(name)
+	if err != nil {
+		return "", mapErr("read", root, view, key, name, err)
+	}
+	return v, nil
+}
+
 // SetDWORD implements Registry.
 func (w *WinRegistry) SetDWORD(root Root, view View, key, name string, v uint32) error {
 	rk, err := rootKey(root)

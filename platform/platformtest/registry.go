@@ -112,6 +112,24 @@ func (r *Registry) GetDWORD(root platform.Root, view platform.View, key, name st
 	return v.dword, nil
 }
 
+// GetString implements platform.Registry.
+func (r *Registry) GetString(root platform.Root, view platform.View, key, name string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := r.lookup(root, view, key)
+	if k == nil {
+		return "", notExist(root, view, key, name)
+	}
+	v, ok := k.values[strings.ToLower(name)]
+	if !ok {
+		return "", notExist(root, view, key, name)
+	}
+	if !v.isStr {
+		return "", fmt.Errorf("%s [%s]: %w", platform.KeyPath(root, view, key), name, platform.ErrUnexpectedType)
+	}
+	return v.str, nil
+}
+
 // SetDWORD implements platform.Registry.
 func (r *Registry) SetDWORD(root platform.Root, view platform.View, key, name string, v uint32) error {
 	r.mu.Lock()
@@ -132,8 +150,8 @@ func (r *Registry) set(root platform.Root, view platform.View, key string, v *re
 	k.values[strings.ToLower(v.name)] = v
 }
 
-// SetString stores a REG_SZ value, for tests of wrong value types. It does
-// not count as a write.
+// SetString stores a REG_SZ value (the Windows version strings, or a wrong
+// type in tests). It does not count as a write.
 func (r *Registry) SetString(root platform.Root, view platform.View, key, name, s string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -207,12 +207,21 @@ func Run(t *testing.T, tg Target) {
 		if _, err := reg.GetDWORD(platform.LocalMachine, platform.View64, key, "Enabled"); !errors.Is(err, platform.ErrUnexpectedType) {
 			t.Fatalf("GetDWORD on a REG_SZ: %v, want ErrUnexpectedType", err)
 		}
+		if got, err := reg.GetString(platform.LocalMachine, platform.View64, key, "Enabled"); err != nil || got != "1" {
+			t.Fatalf("GetString on a REG_SZ = %q, %v", got, err)
+		}
+		if _, err := reg.GetString(platform.LocalMachine, platform.View64, key, "Missing"); !errors.Is(err, platform.ErrNotExist) {
+			t.Fatalf("GetString on a missing value: %v, want ErrNotExist", err)
+		}
 		// Writing a DWORD replaces the wrong type.
 		if err := reg.SetDWORD(platform.LocalMachine, platform.View64, key, "Enabled", 1); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := reg.GetDWORD(platform.LocalMachine, platform.View64, key, "Enabled"); err != nil || got != 1 {
 			t.Fatalf("after overwrite = %v, %v", got, err)
+		}
+		if _, err := reg.GetString(platform.LocalMachine, platform.View64, key, "Enabled"); !errors.Is(err, platform.ErrUnexpectedType) {
+			t.Fatalf("GetString on a REG_DWORD: %v, want ErrUnexpectedType", err)
 		}
 	})
 }
