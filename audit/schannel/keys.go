@@ -180,4 +180,3 @@ func WinINetDefault(r Release) uint32 {
 	}
 	return BitSSL3 | BitTLS10
 }
-
