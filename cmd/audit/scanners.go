@@ -2,17 +2,22 @@ package audit
 
 import (
 	"github.com/tlsfloor/tlsfloor/audit"
+	"github.com/tlsfloor/tlsfloor/audit/apache"
 	"github.com/tlsfloor/tlsfloor/audit/nginx"
+	"github.com/tlsfloor/tlsfloor/audit/openssl"
+	"github.com/tlsfloor/tlsfloor/audit/schannel"
 )
 
 // DefaultScanners lists the scanners for goos, in report order. Each scanner
 // package adds its constructor here.
 func DefaultScanners(goos string) []audit.Scanner {
 	if goos == "windows" {
-		return []audit.Scanner{}
+		return []audit.Scanner{schannel.Scanner{}}
 	}
 	return []audit.Scanner{
 		nginx.NewScanner(),
+		openssl.NewScanner(), // keep last: the system library and policy after the servers
+		apache.NewScanner(),
 	}
 }
 
