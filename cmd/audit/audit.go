@@ -99,7 +99,7 @@ func ParseMinVersion(s string) (audit.Protocol, error) {
 
 // NewEnv builds the scanner environment from the options.
 func NewEnv(f *cmdutil.Factory, d audit.Options, p audit.Policy) *audit.Env {
-	return &audit.Env{
+	env := &audit.Env{
 		FS:      f.NewFS(d.Root),
 		Runner:  f.Runner,
 		Getenv:  f.Getenv,
@@ -107,6 +107,9 @@ func NewEnv(f *cmdutil.Factory, d audit.Options, p audit.Policy) *audit.Env {
 		Policy:  p,
 		Options: d,
 	}
+	// Registry is nil outside Windows; the Windows scanner needs it.
+	env.Registry = f.Registry
+	return env
 }
 
 // Run audits the host and renders the report.

@@ -16,8 +16,8 @@ func DefaultScanners(goos string) []audit.Scanner {
 	}
 	return []audit.Scanner{
 		nginx.NewScanner(),
-		openssl.NewScanner(), // keep last: the system library and policy after the servers
 		apache.NewScanner(),
+		openssl.NewScanner(), // keep last: the system library and policy after the servers
 	}
 }
 

@@ -135,6 +135,10 @@ type Factory struct {
 	Version string
 	// NewFS returns the file system seen from root ("" = real root).
 	NewFS func(root string) platform.FS
+	// Registry is the Windows registry (nil elsewhere); Elevation says
+	// whether the process may write machine-wide settings.
+	Registry  platform.Registry
+	Elevation platform.Elevation
 }
 
 // Format is the --format flag's value.

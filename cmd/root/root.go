@@ -37,7 +37,7 @@ func buildVersion() string {
 
 // NewFactory builds the production dependencies.
 func NewFactory() *cmdutil.Factory {
-	return &cmdutil.Factory{
+	f := &cmdutil.Factory{
 		IO:      cmdutil.System(os.Getenv),
 		Runner:  platform.ExecRunner{Timeout: platform.DefaultTimeout},
 		Getenv:  os.Getenv,
@@ -45,6 +45,12 @@ func NewFactory() *cmdutil.Factory {
 		Version: buildVersion(),
 		NewFS:   func(root string) platform.FS { return platform.NewOSFS(root) },
 	}
+	// There is a registry on Windows only; elsewhere the field stays nil.
+	if reg, err := platform.NewRegistry(); err == nil {
+		f.Registry = reg
+	}
+	f.Elevation = platform.NewElevation()
+	return f
 }
 
 // NewCmdRoot builds the command tree.
