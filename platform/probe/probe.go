@@ -1,0 +1,495 @@
+// Package probe is tlsfloor's raw-handshake prober: it writes its own
+// ClientHellos (SSLv2 CLIENT-HELLO, SSLv3 to TLS 1.2 by legacy_version,
+// TLS 1.3 by supported_versions with a key share) and reads only the
+// server's first answer, so what it reports does not depend on the local
+// OpenSSL or on what Go's crypto/tls implements. It finds the accepted
+// versions, every accepted cipher suite per version (offer all, remove the
+// pick, repeat), whether the server imposes its suite order, and the
+// certificate. It implements platform.Prober; Settle re-probes until
+// answers agree, for verification after a reload.
+//
+// It dials only the address it is given (names are resolved once with the
+// system resolver) and imports no tlsfloor package but platform.
+package probe
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tlsfloor/tlsfloor/platform"
+)
+
+// DefaultTimeout bounds one connection when the request sets none.
+const DefaultTimeout = 5 * time.Second
+
+// Dialer opens connections; *net.Dialer satisfies it.
+type Dialer interface {
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// Options configure a Prober.
+type Options struct {
+	// Concurrency caps simultaneous connections to one target (default 8,
+	// and 3 with STARTTLS: mail servers rate-limit and tarpit).
+	Concurrency int
+	// Dialer defaults to a net.Dialer.
+	Dialer Dialer
+	// Resolve turns a host name into addresses; default: the system
+	// resolver. IP literals are never resolved.
+	Resolve func(ctx context.Context, host string) ([]net.IP, error)
+}
+
+// Prober is the production platform.Prober.
+type Prober struct {
+	opts Options
+}
+
+// New returns a Prober.
+func New(opts Options) *Prober {
+	if opts.Dialer == nil {
+		opts.Dialer = &net.Dialer{}
+	}
+	if opts.Resolve == nil {
+		opts.Resolve = func(ctx context.Context, host string) ([]net.IP, error) {
+			return net.DefaultResolver.LookupIP(ctx, "ip", host)
+		}
+	}
+	return &Prober{opts: opts}
+}
+
+var _ platform.Prober = (*Prober)(nil)
+
+// target is one resolved probe job.
+type target struct {
+	addr       string
+	serverName string
+	startTLS   string
+	timeout    time.Duration
+	sem        chan struct{}
+	shares     keyShares
+	dialer     Dialer
+}
+
+// outcome is what one handshake attempt showed.
+type outcome struct {
+	accepted  bool
+	version   platform.TLSVersion // what the server answered with
+	suite     uint16
+	retry     bool
+	tlsAnswer bool
+	certDER   []byte
+	v2kinds   []uint32
+	err       error
+}
+
+// Probe implements platform.Prober.
+func (p *Prober) Probe(ctx context.Context, req platform.ProbeRequest) (platform.ProbeResult, error) {
+	start := time.Now()
+	host, port, err := net.SplitHostPort(req.Address)
+	if err != nil {
+		return platform.ProbeResult{}, fmt.Errorf("probe: address %q: %w", req.Address, err)
+	}
+	if !ValidStartTLS(req.StartTLS) {
+		return platform.ProbeResult{}, fmt.Errorf("probe: unknown STARTTLS protocol %q", req.StartTLS)
+	}
+	if net.ParseIP(req.ServerName) != nil {
+		return platform.ProbeResult{}, fmt.Errorf("probe: SNI must be a DNS name, not the IP address %q (RFC 6066)", req.ServerName)
+	}
+	res := platform.ProbeResult{Address: req.Address}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	if ip == nil {
+		ips, err := p.opts.Resolve(ctx, host)
+		if err != nil || len(ips) == 0 {
+			res.Error = fmt.Sprintf("resolve %s: %v", host, err)
+			res.Elapsed = time.Since(start)
+			return res, nil
+		}
+		ip = ips[0]
+	}
+	conc := p.opts.Concurrency
+	if conc <= 0 {
+		conc = 8
+		if req.StartTLS != "" {
+			conc = 3
+		}
+	}
+	shares, err := newKeyShares()
+	if err != nil {
+		return res, err
+	}
+	t := &target{
+		addr:       net.JoinHostPort(ip.String(), port),
+		serverName: req.ServerName,
+		startTLS:   req.StartTLS,
+		timeout:    req.Timeout,
+		sem:        make(chan struct{}, conc),
+		shares:     shares,
+		dialer:     p.opts.Dialer,
+	}
+	if t.timeout <= 0 {
+		t.timeout = DefaultTimeout
+	}
+	res.Address = t.addr
+
+	versions := req.Versions
+	if len(versions) == 0 {
+		versions = platform.ProbeVersions()
+	}
+	outs := make([]outcome, len(versions))
+	var wg sync.WaitGroup
+	for i, v := range versions {
+		wg.Go(func() { outs[i] = t.probeVersion(ctx, v, req.Certificate) })
+	}
+	wg.Wait()
+
+	var certDER []byte
+	for i, v := range versions {
+		o := outs[i]
+		vr := platform.VersionResult{Version: v, Accepted: o.accepted, TLSAnswer: o.tlsAnswer}
+		switch {
+		case o.accepted && v == platform.VersionSSL20:
+			vr.Cipher = sslv2Name(o.v2kinds[0])
+		case o.accepted:
+			vr.Cipher = SuiteName(o.suite)
+		case o.err != nil:
+			vr.Error = describe(o.err, t.timeout)
+		}
+		if o.accepted && o.certDER != nil {
+			certDER = o.certDER // versions run oldest first, so the newest wins
+		}
+		res.Versions = append(res.Versions, vr)
+	}
+
+	if !slices.ContainsFunc(res.Versions, func(v platform.VersionResult) bool { return v.TLSAnswer }) {
+		res.Error = targetError(outs, t.timeout)
+	}
+
+	if req.Ciphers && res.Error == "" {
+		t.enumerateAll(ctx, &res, outs, versions)
+	}
+
+	if req.Certificate && res.Error == "" {
+		if certDER == nil && slices.Contains(res.Accepted(), platform.VersionTLS13) {
+			certDER = t.tls13Certificate(ctx)
+		}
+		if certDER != nil {
+			if c, err := x509.ParseCertificate(certDER); err == nil {
+				res.Certificate = &platform.CertInfo{Subject: c.Subject.String(), NotAfter: c.NotAfter.UTC()}
+			}
+		}
+	}
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// targetError explains why nothing answered in TLS, preferring the most
+// telling per-version error.
+func targetError(outs []outcome, timeout time.Duration) string {
+	var st *StartTLSError
+	var nt notTLSError
+	for _, o := range outs {
+		if errors.As(o.err, &st) || errors.As(o.err, &nt) {
+			return describe(o.err, timeout)
+		}
+	}
+	for _, o := range outs {
+		if o.err != nil && !errors.Is(o.err, errClosed) {
+			return describe(o.err, timeout)
+		}
+	}
+	return "no TLS answer: the server closed every connection without a reply"
+}
+
+// describe turns an error into the short text shown per version.
+func describe(err error, timeout time.Duration) string {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Sprintf("timeout after %s", timeout)
+	}
+	return err.Error()
+}
+
+// dial connects and runs the STARTTLS preamble, holding a slot of the
+// target's semaphore until release is called.
+func (t *target) dial(ctx context.Context) (net.Conn, *bufio.Reader, func(), error) {
+	select {
+	case t.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, func() {}, ctx.Err()
+	}
+	release := func() { <-t.sem }
+	dctx, cancel := context.WithTimeout(ctx, t.timeout)
+	conn, err := t.dialer.DialContext(dctx, "tcp", t.addr)
+	cancel()
+	if err != nil {
+		release()
+		return nil, nil, func() {}, err
+	}
+	// A cancelled context unblocks reads at once.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	_ = conn.SetDeadline(time.Now().Add(t.timeout))
+	r := bufio.NewReaderSize(conn, 8192)
+	done := func() {
+		stop()
+		_ = conn.Close()
+		release()
+	}
+	if err := startTLS(conn, r, t.startTLS); err != nil {
+		done()
+		return nil, nil, func() {}, err
+	}
+	return conn, r, done, nil
+}
+
+// handshake sends one hello and reads the server's first answer. With
+// wantCert it also reads the Certificate that follows a TLS <= 1.2
+// ServerHello in the same flight.
+func (t *target) handshake(ctx context.Context, h hello, wantCert bool) outcome {
+	conn, r, done, err := t.dial(ctx)
+	if err != nil {
+		return outcome{err: err}
+	}
+	defer done()
+	if _, err := conn.Write(h.marshal()); err != nil {
+		return outcome{err: fmt.Errorf("send ClientHello: %w", err)}
+	}
+	if h.version == platform.VersionSSL20 {
+		rep, err := readSSLv2(r)
+		if err != nil {
+			var ae alertError
+			return outcome{err: err, tlsAnswer: errors.As(err, &ae)}
+		}
+		return outcome{accepted: true, version: platform.VersionSSL20, v2kinds: rep.kinds, tlsAnswer: true, certDER: rep.cert}
+	}
+	rr := newRecordReader(r)
+	typ, body, err := rr.handshake()
+	if err != nil {
+		var ae alertError
+		return outcome{err: err, tlsAnswer: errors.As(err, &ae)}
+	}
+	if typ != hsServerHello {
+		return outcome{err: fmt.Errorf("expected ServerHello, got handshake message %d", typ), tlsAnswer: true}
+	}
+	sh, err := parseServerHello(body)
+	if err != nil {
+		return outcome{err: err}
+	}
+	o := outcome{tlsAnswer: true, version: sh.version, suite: sh.suite, retry: sh.retry}
+	if sh.version != h.version {
+		o.err = fmt.Errorf("server answered with %s", sh.version)
+		return o
+	}
+	if !slices.Contains(h.suites, sh.suite) {
+		o.err = fmt.Errorf("server chose suite %s, which we did not offer", SuiteName(sh.suite))
+		o.accepted = true
+		return o
+	}
+	o.accepted = true
+	if wantCert && h.version < platform.VersionTLS13 {
+		if typ, body, err := rr.handshake(); err == nil && typ == hsCertificate {
+			if der, err := parseCertificate(body); err == nil {
+				o.certDER = der
+			}
+		}
+	}
+	return o
+}
+
+// offerOrder sorts the suites for v so that those a server most likely
+// accepts come first: a version probe then usually needs one hello.
+func offerOrder(v platform.TLSVersion) []uint16 {
+	codes := suitesFor(v)
+	rank := func(c uint16) int {
+		s, _ := LookupSuite(c)
+		switch s.Grade {
+		case GradeStrong:
+			return 0
+		case GradeWeak:
+			return 1
+		}
+		return 2
+	}
+	sort.SliceStable(codes, func(i, j int) bool { return rank(codes[i]) < rank(codes[j]) })
+	return codes
+}
+
+func chunks(codes []uint16) [][]uint16 {
+	var out [][]uint16
+	for len(codes) > 0 {
+		n := min(chunkSize, len(codes))
+		out = append(out, codes[:n])
+		codes = codes[n:]
+	}
+	return out
+}
+
+// probeVersion decides whether v is accepted. A refusal of the first chunk
+// with handshake_failure may only mean no common suite, so later chunks are
+// tried; any other refusal is final.
+func (t *target) probeVersion(ctx context.Context, v platform.TLSVersion, wantCert bool) outcome {
+	if v == platform.VersionSSL20 {
+		return t.handshake(ctx, hello{version: v}, wantCert)
+	}
+	var first outcome
+	for i, c := range chunks(offerOrder(v)) {
+		h := hello{version: v, suites: c, serverName: t.serverName}
+		if v == platform.VersionTLS13 {
+			h.shares = &t.shares
+		}
+		o := t.handshake(ctx, h, wantCert)
+		if i == 0 {
+			first = o
+		}
+		if o.accepted {
+			return o
+		}
+		var ae alertError
+		if !errors.As(o.err, &ae) || (ae.desc != 40 && ae.desc != 71) {
+			break
+		}
+	}
+	return first
+}
+
+// enumerateAll lists the accepted suites of every accepted version and
+// whether the server imposes its order.
+func (t *target) enumerateAll(ctx context.Context, res *platform.ProbeResult, outs []outcome, versions []platform.TLSVersion) {
+	type found struct {
+		suites []uint16
+		order  string
+	}
+	got := make([]found, len(versions))
+	var wg sync.WaitGroup
+	for i, v := range versions {
+		// An SSLv2 SERVER-HELLO already lists every common cipher kind.
+		if !outs[i].accepted || v == platform.VersionSSL20 {
+			continue
+		}
+		wg.Go(func() {
+			got[i].suites = t.enumerate(ctx, v)
+			got[i].order = t.serverOrder(ctx, v, got[i].suites)
+		})
+	}
+	wg.Wait()
+	for i, v := range versions {
+		if !outs[i].accepted {
+			continue
+		}
+		res.Versions[i].ServerOrder = got[i].order
+		if v == platform.VersionSSL20 {
+			for _, k := range outs[i].v2kinds {
+				res.Ciphers = append(res.Ciphers, platform.CipherResult{
+					Version: v, Code: uint16(k), Name: sslv2Name(k), Grade: GradeInsecure, Reason: "SSLv2",
+				})
+			}
+			continue
+		}
+		for _, c := range got[i].suites {
+			cr := platform.CipherResult{Version: v, Code: c, Name: SuiteName(c), Grade: GradeWeak, Reason: "unknown suite"}
+			if s, ok := LookupSuite(c); ok {
+				cr.Grade, cr.Reason = s.Grade, s.Reason
+			}
+			res.Ciphers = append(res.Ciphers, cr)
+		}
+	}
+}
+
+// enumerate offers every suite for v, removes the server's pick and
+// repeats until the server refuses; chunks run concurrently within the
+// target's connection limit. TLS 1.3 is asked with an empty key_share: the
+// HelloRetryRequest names the suite without any key exchange.
+func (t *target) enumerate(ctx context.Context, v platform.TLSVersion) []uint16 {
+	cs := chunks(offerOrder(v))
+	per := make([][]uint16, len(cs))
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Go(func() {
+			left := slices.Clone(c)
+			for range len(c) + 1 {
+				if len(left) == 0 || ctx.Err() != nil {
+					return
+				}
+				o := t.handshake(ctx, hello{version: v, suites: left, serverName: t.serverName}, false)
+				if !o.accepted || o.version != v {
+					return
+				}
+				j := slices.Index(left, o.suite)
+				if j < 0 {
+					return // a suite we did not offer: stop rather than loop
+				}
+				per[i] = append(per[i], o.suite)
+				left = slices.Delete(left, j, j+1)
+			}
+		})
+	}
+	wg.Wait()
+	var out []uint16
+	for _, p := range per {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// serverOrder offers two accepted suites in both orders: the same pick
+// twice means the server decides, the first offered each time means it
+// follows the client.
+func (t *target) serverOrder(ctx context.Context, v platform.TLSVersion, suites []uint16) string {
+	if len(suites) < 2 {
+		return ""
+	}
+	a, b := suites[0], suites[1]
+	var o1, o2 outcome
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		o1 = t.handshake(ctx, hello{version: v, suites: []uint16{a, b}, serverName: t.serverName}, false)
+	})
+	wg.Go(func() {
+		o2 = t.handshake(ctx, hello{version: v, suites: []uint16{b, a}, serverName: t.serverName}, false)
+	})
+	wg.Wait()
+	switch {
+	case !o1.accepted || !o2.accepted:
+		return ""
+	case o1.suite == o2.suite:
+		return "server"
+	case o1.suite == a && o2.suite == b:
+		return "client"
+	}
+	return ""
+}
+
+// tls13Certificate completes a real TLS 1.3 handshake only to read the
+// certificate, which TLS 1.3 encrypts. Nothing is verified: we report what
+// the server presents, we do not trust it.
+func (t *target) tls13Certificate(ctx context.Context) []byte {
+	conn, _, done, err := t.dial(ctx)
+	if err != nil {
+		return nil
+	}
+	defer done()
+	cfg := &tls.Config{
+		ServerName:         t.serverName,
+		InsecureSkipVerify: true, //nolint:gosec // reading, not trusting, the certificate
+		MinVersion:         tls.VersionTLS13,
+		MaxVersion:         tls.VersionTLS13,
+	}
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil
+	}
+	if pcs := tc.ConnectionState().PeerCertificates; len(pcs) > 0 {
+		return pcs[0].Raw
+	}
+	return nil
+}
