@@ -142,7 +142,6 @@ type listenSpec struct {
 	port    int
 	ssl     bool
 	def     bool
-	explict bool
 }
 
 // srv is a server block under evaluation.

@@ -247,31 +247,39 @@ func hiddenMatch(pattern, name []string) bool {
 	return false
 }
 
+// lineCounter numbers the directives that start on the same line of one
+// file (0, 1, ...), across nesting, so the fixer can pick the k-th one.
+type lineCounter struct{ line, ord int }
+
+func (c *lineCounter) next(line int) int {
+	if line == c.line {
+		c.ord++
+	} else {
+		c.line, c.ord = line, 0
+	}
+	return c.ord
+}
+
 // convert turns crossplane directives into nodes, resolving includes.
 func (l *loader) convert(file string, ds crossplane.Directives) ([]*node, error) {
+	return l.convertBlock(file, ds, &lineCounter{})
+}
+
+func (l *loader) convertBlock(file string, ds crossplane.Directives, lc *lineCounter) ([]*node, error) {
 	out := make([]*node, 0, len(ds))
-	lastLine, ord := 0, 0
 	for _, d := range ds {
 		if d.Directive == "#" {
 			continue
 		}
-		if d.Line == lastLine {
-			ord++
-		} else {
-			lastLine, ord = d.Line, 0
-		}
-		n := &node{name: d.Directive, args: d.Args, file: file, line: d.Line, ordinal: ord, isBlock: d.IsBlock(), mapParam: d.IsMapBlockParameter}
+		n := &node{name: d.Directive, args: d.Args, file: file, line: d.Line, ordinal: lc.next(d.Line),
+			isBlock: d.IsBlock(), mapParam: d.IsMapBlockParameter}
 		out = append(out, n)
 		if n.isBlock {
-			kids, err := l.convert(file, d.Block)
+			kids, err := l.convertBlock(file, d.Block, lc)
 			if err != nil {
 				return nil, err
 			}
 			n.children = kids
-			// Directives inside the block may share the closing line with
-			// later ones; ordinals count within the file, so continue from
-			// the last child on the same line.
-			lastLine, ord = lastOnLine(kids, lastLine, ord)
 			continue
 		}
 		if d.Directive != "include" || d.IsMapBlockParameter {
@@ -287,20 +295,6 @@ func (l *loader) convert(file string, ds crossplane.Directives) ([]*node, error)
 		n.children = kids
 	}
 	return out, nil
-}
-
-// lastOnLine finds the last (line, ordinal) pair among nested nodes so that
-// the ordinal of the next directive on the same line continues from it.
-func lastOnLine(kids []*node, line, ord int) (int, int) {
-	for _, k := range kids {
-		if k.line > line || (k.line == line && k.ordinal >= ord) {
-			line, ord = k.line, k.ordinal
-		}
-		if k.isBlock {
-			line, ord = lastOnLine(k.children, line, ord)
-		}
-	}
-	return line, ord
 }
 
 // include resolves one include directive as nginx does: relative to the
