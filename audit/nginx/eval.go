@@ -137,11 +137,11 @@ func (c chain) flag(get func(*level) string) string {
 
 // listenSpec is one listen directive of a server.
 type listenSpec struct {
-	key     string // module|address, the nginx address:port identity
-	addr    string // normalised "host:port" (+ "/quic")
-	port    int
-	ssl     bool
-	def     bool
+	key  string // module|address, the nginx address:port identity
+	addr string // normalised "host:port" (+ "/quic")
+	port int
+	ssl  bool
+	def  bool
 }
 
 // srv is a server block under evaluation.
