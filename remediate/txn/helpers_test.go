@@ -169,3 +169,21 @@ func tempFiles(t testing.TB, root string) []string {
 	})
 	return out
 }
+
+// plan2 plans replacing from with to in every file (a second fix).
+func (tr *tree) plan2(t testing.TB, from, to string) *remediate.Plan {
+	t.Helper()
+	p := &remediate.Plan{}
+	for _, host := range tr.files {
+		real, _ := tr.fs.EvalSymlinks(host)
+		b := tr.read(t, real)
+		fc := remediate.NewFileChange(host, real, b, 0)
+		i := bytes.Index(b, []byte(from))
+		if i < 0 {
+			t.Fatalf("%s: %q not found", host, from)
+		}
+		fc.Edits = []remediate.Edit{{Start: i, End: i + len(from), New: to}}
+		p.Files = append(p.Files, fc)
+	}
+	return p
+}

@@ -365,7 +365,8 @@ func (t *txn) check(changes []change) ([]FileRecord, [][]byte, error) {
 // first config file is touched. On failure the partial backup is removed:
 // nothing was changed, so there is nothing to restore.
 func (t *txn) backup(recs []FileRecord, originals [][]byte) (err error) {
-	id, err := newID(t.now())
+	created := t.now().UTC()
+	id, err := newID(created)
 	if err != nil {
 		return err
 	}
@@ -399,11 +400,11 @@ func (t *txn) backup(recs []FileRecord, originals [][]byte) (err error) {
 	if err := platform.SyncDir(files); err != nil {
 		return fmt.Errorf("backup: fsync %s: %w", files, err)
 	}
-	m := &Manifest{SchemaVersion: ManifestSchemaVersion, ID: id, Created: t.now().UTC(), Root: t.opt.Root, Files: recs}
+	m := &Manifest{SchemaVersion: ManifestSchemaVersion, ID: id, Created: created, Root: t.opt.Root, Files: recs}
 	for _, s := range t.servers {
 		m.Servers = append(m.Servers, ServerRecord{Kind: s.Kind, Main: s.Main, Binary: s.Binary, TestArgv: s.TestArgv})
 	}
-	m.setStatus(t.now(), StatusPending, "")
+	m.setStatus(created, StatusPending, "")
 	if err := saveManifest(dir, m); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
