@@ -135,10 +135,33 @@ type Factory struct {
 	Version string
 	// NewFS returns the file system seen from root ("" = real root).
 	NewFS func(root string) platform.FS
+	// NewWriter returns the writable file system seen from root, for fix
+	// and rollback; nil means platform.NewOSWriter (see Writer).
+	NewWriter func(root string) platform.Writer
+	// Services reloads servers; nil means platform.Services over Runner
+	// (see ServiceManager).
+	Services platform.ServiceManager
 	// Registry is the Windows registry (nil elsewhere); Elevation says
 	// whether the process may write machine-wide settings.
 	Registry  platform.Registry
 	Elevation platform.Elevation
+}
+
+// Writer returns NewWriter(root), or the real disk seen from root.
+func (f *Factory) Writer(root string) platform.Writer {
+	if f.NewWriter != nil {
+		return f.NewWriter(root)
+	}
+	return platform.NewOSWriter(root)
+}
+
+// ServiceManager returns Services, or systemd/OpenRC/SysV/binary reloads
+// through Runner with init scripts looked up on the real root.
+func (f *Factory) ServiceManager() platform.ServiceManager {
+	if f.Services != nil {
+		return f.Services
+	}
+	return platform.Services{Runner: f.Runner, FS: platform.NewOSFS("")}
 }
 
 // Format is the --format flag's value.
