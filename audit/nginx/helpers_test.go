@@ -112,3 +112,23 @@ func analyzeTreeErr(t *testing.T, files map[string]string, version, openssl stri
 }
 
 func set(ps ...audit.Protocol) audit.ProtocolSet { return audit.Set(ps...) }
+
+func mustSymlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func analyzeRoot(t *testing.T, root string) *Analysis {
+	t.Helper()
+	env := testEnv(root, nil, audit.Options{NginxConf: conf, NginxVersion: "1.22.1"})
+	a, err := Analyze(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
