@@ -142,7 +142,7 @@ func TestNginxVFails(t *testing.T) {
 // sites-enabled links), and the report names the path as included.
 func TestRootedSymlink(t *testing.T) {
 	root := writeTree(t, map[string]string{
-		conf: "http { include /etc/nginx/sites-enabled/*; }\n",
+		conf:                                 "http { include /etc/nginx/sites-enabled/*; }\n",
 		"/etc/nginx/sites-available/default": "server { listen 443 ssl; ssl_protocols TLSv1.1 TLSv1.2; }\n",
 	})
 	mustSymlink(t, "/etc/nginx/sites-available/default", root+"/etc/nginx/sites-enabled/default")
