@@ -120,6 +120,33 @@ func (f *NginxFile) Locate(line int, name string, k int, args []string) (NginxDi
 	return NginxDirective{}, uncertain(line, name, "no directive #%d with that name on the line", k+1)
 }
 
+// LocateOrdinal returns the directive that audit/nginx numbers ordinal
+// (0-based) among all directives starting on line, after checking its name
+// and that its arguments equal args.
+func (f *NginxFile) LocateOrdinal(line, ordinal int, name string, args []string) (NginxDirective, error) {
+	lo, hi := 0, len(f.Directives)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if f.Directives[mid].Name.Line < line {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	idx := lo + ordinal
+	if idx >= len(f.Directives) || f.Directives[idx].Name.Line != line {
+		return NginxDirective{}, uncertain(line, name, "no directive #%d on the line", ordinal+1)
+	}
+	d := f.Directives[idx]
+	if d.Name.Value != name {
+		return NginxDirective{}, uncertain(line, name, "directive #%d on the line is %q", ordinal+1, d.Name.Value)
+	}
+	if !equalArgs(d.Args, args) {
+		return NginxDirective{}, uncertain(line, name, "arguments %q differ from the parser's %q", values(d.Args), args)
+	}
+	return d, nil
+}
+
 // BlockClose returns the byte offset of the "}" that closes block directive
 // d (as returned by Locate on this file).
 func (f *NginxFile) BlockClose(d NginxDirective) (int, bool) {
@@ -174,6 +201,10 @@ func lexNginx(src []byte) ([]lexTok, error) {
 		quote      rune
 		escPending bool // a backslash was read; its offset is escStart
 		escStart   int
+		// atDirective is crossplane's nextTokenIsDirective: true at the
+		// start of a statement and after every newline. It decides when a
+		// *_by_lua_block name switches to the Lua lexer.
+		atDirective = true
 	)
 	emit := func(end int, quoted bool, kind tokKind) {
 		toks = append(toks, lexTok{Token: Token{Start: start, End: end, Value: val.String(), Quoted: quoted, Line: startLine}, kind: kind})
@@ -187,6 +218,7 @@ func lexNginx(src []byte) ([]lexTok, error) {
 		i += size
 		if r == '\n' {
 			line++
+			atDirective = true
 		}
 		if r == '\r' {
 			continue
@@ -203,6 +235,28 @@ func lexNginx(src []byte) ([]lexTok, error) {
 			laStart = escStart
 		}
 		laEnd := i
+		if val.Len() > 0 && atDirective && luaDirectives[val.String()] {
+			// crossplane hands the rest of a *_by_lua_block directive to its
+			// Lua lexer as soon as the name is complete, whatever character
+			// follows. Follow it only where the result is unambiguous: the
+			// name ends at a blank (or at its closing quote).
+			quoted := state == stQuote
+			if quoted && (esc || r != quote) || !quoted && !isNgxSpace(r, esc) {
+				return nil, fmt.Errorf("line %d: %s: unsupported layout", startLine, val.String())
+			}
+			emit(laEnd, quoted, tokWord)
+			if !quoted {
+				toks[len(toks)-1].End = laStart
+			}
+			var err error
+			var luaToks []lexTok
+			luaToks, i, line, err = lexLua(src, i, line, toks[len(toks)-1].Value)
+			if err != nil {
+				return nil, err
+			}
+			toks = append(toks, luaToks...)
+			continue
+		}
 		write := func() {
 			if esc {
 				val.WriteByte('\\')
@@ -227,6 +281,7 @@ func lexNginx(src []byte) ([]lexTok, error) {
 					newToken = false
 					if r == '#' && !esc {
 						val.WriteRune(r)
+						atDirective = false
 						state = stComment
 						startLine = line
 						continue
@@ -234,9 +289,11 @@ func lexNginx(src []byte) ([]lexTok, error) {
 				}
 				if isNgxSpace(r, esc) {
 					emit(laStart, false, tokWord)
+					atDirective = false
 					continue
 				}
 				if val.Len() > 0 && !esc && r == '{' && strings.HasSuffix(val.String(), "$") {
+					atDirective = false
 					val.WriteRune(r)
 					state = stVar
 					dupSpecial = false
@@ -275,6 +332,7 @@ func lexNginx(src []byte) ([]lexTok, error) {
 					startLine = line
 					val.WriteRune(r)
 					emit(laEnd, false, tokSpecial)
+					atDirective = true
 					continue
 				}
 				dupSpecial = false
@@ -331,4 +389,109 @@ func lexNginx(src []byte) ([]lexTok, error) {
 		return nil, fmt.Errorf("line %d: unexpected end of file, expecting \"}\"", line)
 	}
 	return toks, nil
+}
+
+// luaDirectives are the directives crossplane's Lua lexer takes over
+// (crossplane.Lua, registered by audit/nginx).
+var luaDirectives = map[string]bool{
+	"init_by_lua_block": true, "init_worker_by_lua_block": true, "exit_worker_by_lua_block": true,
+	"set_by_lua_block": true, "content_by_lua_block": true, "server_rewrite_by_lua_block": true,
+	"rewrite_by_lua_block": true, "access_by_lua_block": true, "header_filter_by_lua_block": true,
+	"body_filter_by_lua_block": true, "log_by_lua_block": true, "balancer_by_lua_block": true,
+	"ssl_client_hello_by_lua_block": true, "ssl_certificate_by_lua_block": true,
+	"ssl_session_fetch_by_lua_block": true, "ssl_session_store_by_lua_block": true,
+}
+
+// lexLua mirrors crossplane's Lua.Lex from offset i: for set_by_lua_block
+// one blank-delimited argument, then blanks, "{", and the body up to the
+// matching "}" (braces inside quotes do not count; CRs are kept) as one
+// quoted token, followed by a ";" that has no bytes. It returns the tokens,
+// the offset and line after the block.
+func lexLua(src []byte, i, line int, name string) ([]lexTok, int, int, error) {
+	var toks []lexTok
+	next := func() (rune, int, bool) {
+		if i >= len(src) {
+			return 0, 0, false
+		}
+		r, size := parserRune(src, i)
+		off := i
+		i += size
+		if r == '\n' {
+			line++
+		}
+		return r, off, true
+	}
+	eof := fmt.Errorf("line %d: unexpected end of file in %s", line, name)
+	if name == "set_by_lua_block" {
+		var arg strings.Builder
+		start := -1
+		for {
+			r, off, ok := next()
+			if !ok {
+				return nil, 0, 0, eof
+			}
+			if unicode.IsSpace(r) {
+				if arg.Len() > 0 {
+					toks = append(toks, lexTok{Token: Token{Start: start, End: off, Value: arg.String(), Line: line}})
+					break
+				}
+				for unicode.IsSpace(r) {
+					if r, off, ok = next(); !ok {
+						return nil, 0, 0, eof
+					}
+				}
+			}
+			if start < 0 {
+				start = off
+			}
+			arg.WriteRune(r)
+		}
+	}
+	open := -1
+	for open < 0 {
+		r, off, ok := next()
+		if !ok {
+			return nil, 0, 0, eof
+		}
+		if unicode.IsSpace(r) {
+			continue
+		}
+		if r != '{' {
+			return nil, 0, 0, fmt.Errorf("line %d: expected \"{\" to start lua block", line)
+		}
+		open = off
+	}
+	var body strings.Builder
+	depth := 1
+	var inQuote bool
+	var quote rune
+	for {
+		r, _, ok := next()
+		if !ok {
+			return nil, 0, 0, eof
+		}
+		switch {
+		case r == '{' && !inQuote:
+			depth++
+			body.WriteRune(r)
+		case r == '}' && !inQuote:
+			depth--
+			if depth == 0 {
+				toks = append(toks,
+					lexTok{Token: Token{Start: open, End: i, Value: body.String(), Quoted: true, Line: line}},
+					lexTok{Token: Token{Start: i, End: i, Value: ";", Line: line}, kind: tokSpecial})
+				return toks, i, line, nil
+			}
+			body.WriteRune(r)
+		case r == '"' || r == '\'':
+			if !inQuote {
+				inQuote, quote = true, r
+			} else if r == quote {
+				inQuote = false
+			}
+			body.WriteRune(r)
+		default:
+			body.WriteRune(r)
+		}
+	}
 }

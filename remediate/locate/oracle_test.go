@@ -8,6 +8,7 @@ package locate
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -44,8 +45,9 @@ func corpusDir(t testing.TB) string {
 	return ""
 }
 
-// parseOne parses src as a single nginx file with crossplane, the way the
-// audit does (comments off, no StopParsingOnError).
+// parseOne parses src as a single nginx file with crossplane, the way
+// audit/nginx does (comments off, no StopParsingOnError, context checks off,
+// the Lua lexer on).
 func parseOne(src []byte) (_ crossplane.Directives, ok bool) {
 	// crossplane v0.4.89 panics in prepareIfArgs on some if(...) forms when
 	// argument checks are off; such input simply has no oracle.
@@ -57,7 +59,9 @@ func parseOne(src []byte) (_ crossplane.Directives, ok bool) {
 	p, err := crossplane.Parse("/x.conf", &crossplane.ParseOptions{
 		SingleFile:                true,
 		SkipDirectiveContextCheck: true,
-		SkipDirectiveArgsCheck:    true,
+		LexOptions: crossplane.LexOptions{
+			Lexers: []crossplane.RegisterLexer{(&crossplane.Lua{}).RegisterLexer()},
+		},
 		Open: func(string) (io.ReadCloser, error) {
 			return io.NopCloser(bytes.NewReader(src)), nil
 		},
@@ -70,10 +74,11 @@ func parseOne(src []byte) (_ crossplane.Directives, ok bool) {
 }
 
 type flatDir struct {
-	name string
-	line int
-	args []string
-	k    int
+	name    string
+	line    int
+	args    []string
+	k       int // among directives of the same name on the line
+	ordinal int // among all directives on the line (audit/nginx's Ordinal)
 }
 
 // flatten lists directives in document order, with k = the index among
@@ -81,12 +86,14 @@ type flatDir struct {
 func flatten(ds crossplane.Directives) []flatDir {
 	var out []flatDir
 	count := map[[2]any]int{}
+	perLine := map[int]int{}
 	var walk func(crossplane.Directives)
 	walk = func(ds crossplane.Directives) {
 		for _, d := range ds {
 			key := [2]any{d.Directive, d.Line}
-			out = append(out, flatDir{d.Directive, d.Line, d.Args, count[key]})
+			out = append(out, flatDir{d.Directive, d.Line, d.Args, count[key], perLine[d.Line]})
 			count[key]++
+			perLine[d.Line]++
 			walk(d.Block)
 		}
 	}
@@ -117,35 +124,61 @@ func checkAgainstOracle(t *testing.T, src []byte, maxEdits int, strict bool) int
 			continue // crossplane strips the parentheses from if's arguments
 		}
 		d, err := f.Locate(fd.line, fd.name, fd.k, fd.args)
+		if err == nil {
+			d2, err2 := f.LocateOrdinal(fd.line, fd.ordinal, fd.name, fd.args)
+			if err2 != nil || d2.Name != d.Name {
+				t.Fatalf("directive %d: Locate and LocateOrdinal disagree: %v", i, err2)
+			}
+		}
 		if err != nil && !strict {
 			continue
 		}
 		if err != nil {
 			t.Fatalf("directive %d: %v\n%q", i, err, src)
 		}
-		if i >= maxEdits || len(fd.args) == 0 {
+		if i >= maxEdits || len(fd.args) == 0 || luaDirectives[fd.name] {
 			continue
 		}
 		s, e := d.ArgsSpan()
-		edited := slices.Concat(src[:s], []byte("REPLACED"), src[e:])
-		ds2, ok := parseOne(edited)
-		if !ok {
-			// A comment between arguments swallows the rest of its line.
-			if len(d.Comments) > 0 {
-				continue
+		// First a marker per argument; where the parser's argument checks
+		// reject markers (flags, counts), the same values re-quoted.
+		markers := make([]string, len(fd.args))
+		quoted := make([]string, len(fd.args))
+		for j, a := range fd.args {
+			markers[j] = fmt.Sprintf("R%d", j)
+			quoted[j] = `"` + strings.ReplaceAll(a, `"`, `\"`) + `"`
+		}
+		var (
+			flat2  []flatDir
+			want   []string
+			edited []byte
+		)
+		for _, repl := range [][]string{markers, quoted} {
+			edited = slices.Concat(src[:s], []byte(strings.Join(repl, " ")), src[e:])
+			if ds2, ok := parseOne(edited); ok {
+				flat2 = flatten(ds2)
+				want = markers
+				if &repl[0] == &quoted[0] {
+					want = fd.args
+				}
+				break
+			}
+		}
+		if flat2 == nil {
+			if len(d.Comments) > 0 || strings.ContainsAny(strings.Join(fd.args, ""), "\\\"'") {
+				continue // a comment swallows the rest of its line; escapes do not survive re-quoting
 			}
 			t.Fatalf("directive %d (%s line %d): edit at [%d,%d) breaks the parse\n%q", i, fd.name, fd.line, s, e, edited)
 		}
-		flat2 := flatten(ds2)
 		if len(flat2) != len(flat) {
 			t.Fatalf("directive %d: edit changed the directive count %d -> %d\n%q", i, len(flat), len(flat2), edited)
 		}
 		for j := range flat {
-			want := flat[j].args
+			w := flat[j].args
 			if j == i {
-				want = []string{"REPLACED"}
+				w = want
 			}
-			if flat2[j].name != flat[j].name || !slices.Equal(flat2[j].args, want) {
+			if flat2[j].name != flat[j].name || !slices.Equal(flat2[j].args, w) {
 				t.Fatalf("directive %d: edit changed directive %d: %s %q -> %s %q\n%q", i, j, flat[j].name, flat[j].args, flat2[j].name, flat2[j].args, edited)
 			}
 		}
@@ -193,6 +226,7 @@ func FuzzLocate(f *testing.F) {
 		"log_format x 'a\nb;\nc' \"d\\\"e\";\nset $a ${b}c; add_header X a\\#b;\n",
 		"server_name \"caf\xe9\"; ssl_protocols TLSv1 # x\n TLSv1.2;\n",
 		"location ~ \\.php$ { return 200 \"{;}\"; }\n",
+		"http { \"rewrite_by_lua_block\" { x = \"}\" }\n set_by_lua_block $a { return 1 } ssl_protocols TLSv1; }\n",
 	} {
 		f.Add([]byte(s))
 	}
