@@ -37,7 +37,11 @@ func TestApplyWritesBacksUpAndRollsBack(t *testing.T) {
 		t.Errorf("temporary files left: %v", tempFiles(t, tr.root))
 	}
 
-	rb, err := Rollback(context.Background(), Deps{FS: tr.fs}, RollbackOptions{BackupDir: tr.backup, Last: true})
+	// The manifest knows the root: another --root is refused.
+	if _, err := Rollback(context.Background(), Deps{FS: tr.fs}, RollbackOptions{BackupDir: tr.backup, Last: true}); err == nil || !strings.Contains(err.Error(), "--root") {
+		t.Fatalf("rollback without --root: %v", err)
+	}
+	rb, err := Rollback(context.Background(), Deps{FS: tr.fs}, RollbackOptions{BackupDir: tr.backup, Last: true, Root: tr.root})
 	if err != nil {
 		t.Fatalf("Rollback: %v", err)
 	}
@@ -46,7 +50,7 @@ func TestApplyWritesBacksUpAndRollsBack(t *testing.T) {
 	}
 	tr.assertOriginal(t)
 	// A second --last says so instead of restoring again.
-	if _, err := Rollback(context.Background(), Deps{FS: tr.fs}, RollbackOptions{BackupDir: tr.backup, Last: true}); !errors.Is(err, ErrAlreadyRolledBack) {
+	if _, err := Rollback(context.Background(), Deps{FS: tr.fs}, RollbackOptions{BackupDir: tr.backup, Last: true, Root: tr.root}); !errors.Is(err, ErrAlreadyRolledBack) {
 		t.Errorf("second rollback: %v, want ErrAlreadyRolledBack", err)
 	}
 }

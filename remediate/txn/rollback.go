@@ -24,8 +24,11 @@ type RollbackOptions struct {
 	Force bool
 	// Reload (or Restart) the servers recorded in the manifest afterwards.
 	Reload, Restart bool
-	Now             func() time.Time
-	LockWait        time.Duration
+	// Root is --root; it must match the root the fix ran with (unless
+	// Force), or the files would be written to the wrong tree.
+	Root     string
+	Now      func() time.Time
+	LockWait time.Duration
 }
 
 // RollbackResult is what Rollback did.
@@ -122,6 +125,10 @@ func Rollback(ctx context.Context, deps Deps, opt RollbackOptions) (*RollbackRes
 			when = " at " + m.History[n-1].Time.Format(time.RFC3339)
 		}
 		return res, fmt.Errorf("backup %s: %w%s; give --force to restore it again", id, ErrAlreadyRolledBack, when)
+	}
+
+	if cleanRoot(m.Root) != cleanRoot(opt.Root) && !opt.Force {
+		return res, fmt.Errorf("backup %s was made with --root %q, not %q: give the same --root (or --force)", id, m.Root, opt.Root)
 	}
 
 	// Decide per file before writing anything, so a refusal changes nothing.
@@ -248,4 +255,11 @@ func removeStaleTemps(fsys platform.Writer, recs []FileRecord) {
 			_ = rm.Remove(mt)
 		}
 	}
+}
+
+func cleanRoot(r string) string {
+	if r == "" {
+		return "/"
+	}
+	return filepath.Clean(r)
 }
