@@ -64,9 +64,9 @@ func checkBinary(src []byte) error {
 }
 
 // scanLines splits src into logical lines the way ap_cfg_getline_core does:
-// a line whose last character before "\n" (or "\r\n") is a single backslash
-// continues on the next line; a doubled backslash there is not a
-// continuation, and one of the two backslashes is dropped.
+// a line whose last character before "\n" (or "\r\n") is a backslash
+// continues on the next line, the backslash and line break removed. Checked
+// with httpd 2.4.71: a doubled final backslash continues too, keeping one.
 func scanLines(src []byte, yield func(*logicalLine) error) error {
 	if err := checkBinary(src); err != nil {
 		return err
@@ -87,16 +87,6 @@ func scanLines(src []byte, yield func(*logicalLine) error) error {
 				}
 			}
 			if term > 0 && contentEnd > pos && src[contentEnd-1] == '\\' {
-				if contentEnd-1 > pos && src[contentEnd-2] == '\\' {
-					// Escaped backslash: not a continuation; drop one.
-					ll.segs = append(ll.segs, seg{pos: b.Len(), off: pos, line: line})
-					b.Write(src[pos : contentEnd-1])
-					ll.segs = append(ll.segs, seg{pos: b.Len(), off: contentEnd, line: line})
-					joined = true
-					ll.end, ll.term, ll.endLine = contentEnd, term, line
-					pos, line = next, line+1
-					break
-				}
 				ll.segs = append(ll.segs, seg{pos: b.Len(), off: pos, line: line})
 				b.Write(src[pos : contentEnd-1])
 				joined = true
