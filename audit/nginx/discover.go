@@ -205,7 +205,7 @@ func discover(ctx context.Context, env *audit.Env) (*discovery, error) {
 	// libcrypto is next best; "built with" last.
 	if v.running != "" {
 		if lv, err := openssl.Parse(v.running); err == nil {
-			d.lib, d.libVia = lv, "nginx -V (running with)"
+			d.lib, d.libPath, d.libVia = lv, d.bin, "nginx -V, running with"
 		}
 	}
 	if !d.lib.Known() && d.bin != "" {
@@ -215,7 +215,7 @@ func discover(ctx context.Context, env *audit.Env) (*discovery, error) {
 	}
 	if !d.lib.Known() && v.built != "" {
 		if lv, err := openssl.Parse(v.built); err == nil {
-			d.lib, d.libVia = lv, "nginx -V (built with)"
+			d.lib, d.libPath, d.libVia = lv, d.bin, "nginx -V, built with"
 		}
 	}
 	return d, nil

@@ -380,7 +380,7 @@ func (e *evaluator) server(items []*node, module string, at audit.Location, c ch
 	if module == "stream" && c.flag(func(l *level) string { return l.proxySSL }) == "on" {
 		for _, n := range items {
 			if n.name == "proxy_pass" && len(n.args) > 0 && !n.isBlock {
-				e.addProxy(dProxyProtocols, "stream", at, "stream server "+listenNames(s), n.args[0], c)
+				e.addProxy(dProxyProtocols, "stream", at, "server "+listenNames(s), n.args[0], c)
 				break
 			}
 		}

@@ -331,7 +331,7 @@ stream {
 				"proxy nginx.conf:9 location /c/d -> https://other [TLSv1.2 TLSv1.3] inherited",
 				"grpc proxy nginx.conf:11 location /g -> grpcs://127.0.0.1:9000 [TLSv1.0 TLSv1.1 TLSv1.2 TLSv1.3] default",
 				"uwsgi proxy nginx.conf:12 location /u -> suwsgi://127.0.0.1:9001 [TLSv1.1 TLSv1.2] directive",
-				"stream proxy nginx.conf:16 stream server *:5000 -> 127.0.0.1:5001 [TLSv1.0 TLSv1.1 TLSv1.2 TLSv1.3] default",
+				"stream proxy nginx.conf:16 server *:5000 -> 127.0.0.1:5001 [TLSv1.0 TLSv1.1 TLSv1.2 TLSv1.3] default",
 			},
 			findings: []string{
 				"legacy-protocol-default nginx.conf:11 high [TLSv1.0 TLSv1.1] affects=1",
