@@ -152,3 +152,16 @@ func sClientAccepts(t testing.TB, addr, flag string) (bool, string) {
 	}
 	return true, string(m[2])
 }
+
+func mustDER(t testing.TB, certPath string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(certPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		t.Fatal("no PEM block")
+	}
+	return blk.Bytes
+}

@@ -262,6 +262,9 @@ func (t *target) handshake(ctx context.Context, h hello, wantCert bool) outcome 
 	}
 	defer done()
 	if _, err := conn.Write(h.marshal()); err != nil {
+		if isClosed(err) {
+			return outcome{err: errClosed}
+		}
 		return outcome{err: fmt.Errorf("send ClientHello: %w", err)}
 	}
 	if h.version == platform.VersionSSL20 {

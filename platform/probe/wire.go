@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"syscall"
 
 	"github.com/tlsfloor/tlsfloor/platform"
 )
@@ -285,6 +286,13 @@ func (e notTLSError) Error() string { return "not TLS: " + e.msg }
 // errClosed is a peer that closed the connection without answering.
 var errClosed = errors.New("connection closed without an answer")
 
+// isClosed reports whether err is the peer closing or resetting the
+// connection. A server that closes right after accepting, with our hello
+// unread, makes the kernel send a reset instead of a FIN.
+func isClosed(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
 // describeGarbage names what a non-TLS answer looks like.
 func describeGarbage(p []byte) error {
 	switch {
@@ -326,7 +334,7 @@ func (rr *recordReader) readFull(p []byte) error {
 func (rr *recordReader) record() (byte, []byte, error) {
 	var hdr [5]byte
 	if err := rr.readFull(hdr[:]); err != nil {
-		if rr.first && errors.Is(err, io.EOF) {
+		if rr.first && isClosed(err) {
 			return 0, nil, errClosed
 		}
 		if rr.first && errors.Is(err, io.ErrUnexpectedEOF) {
@@ -485,7 +493,7 @@ type sslv2Reply struct {
 func readSSLv2(r *bufio.Reader) (sslv2Reply, error) {
 	head, err := r.Peek(2)
 	if err != nil {
-		if len(head) == 0 && errors.Is(err, io.EOF) {
+		if len(head) == 0 && isClosed(err) {
 			return sslv2Reply{}, errClosed
 		}
 		return sslv2Reply{}, readErr(err)

@@ -1,0 +1,280 @@
+package probe
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tlsfloor/tlsfloor/platform"
+)
+
+// fakeServer serves every connection on a loopback port with handle.
+func fakeServer(t *testing.T, handle func(c net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		_ = ln.Close()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				handle(c)
+			})
+		}
+	})
+	return ln.Addr().String()
+}
+
+// clientHello is what a fake server needs from our hello.
+type clientHello struct {
+	sslv2   bool
+	version uint16 // client_version
+	suites  []uint16
+	v13     bool // supported_versions offers TLS 1.3
+}
+
+func readClientHello(c net.Conn) (clientHello, error) {
+	var hdr [5]byte
+	if _, err := io.ReadFull(c, hdr[:2]); err != nil {
+		return clientHello{}, err
+	}
+	if hdr[0]&0x80 != 0 {
+		n := int(hdr[0]&0x7f)<<8 | int(hdr[1])
+		_, err := io.CopyN(io.Discard, c, int64(n))
+		return clientHello{sslv2: true}, err
+	}
+	if _, err := io.ReadFull(c, hdr[2:]); err != nil {
+		return clientHello{}, err
+	}
+	body := make([]byte, binary.BigEndian.Uint16(hdr[3:]))
+	if _, err := io.ReadFull(c, body); err != nil {
+		return clientHello{}, err
+	}
+	ch := clientHello{version: binary.BigEndian.Uint16(body[4:])}
+	b := body[4+2+32:]
+	b = b[1+int(b[0]):]
+	n := int(binary.BigEndian.Uint16(b))
+	for i := 0; i < n; i += 2 {
+		ch.suites = append(ch.suites, binary.BigEndian.Uint16(b[2+i:]))
+	}
+	b = b[2+n:]
+	b = b[1+int(b[0]):]
+	if len(b) >= 2 {
+		b = b[2:]
+		for len(b) >= 4 {
+			typ, l := binary.BigEndian.Uint16(b), int(binary.BigEndian.Uint16(b[2:]))
+			if typ == 43 && bytes.Contains(b[4:4+l], []byte{3, 4}) {
+				ch.v13 = true
+			}
+			b = b[4+l:]
+		}
+	}
+	return ch, nil
+}
+
+// serverHelloRecord builds a ServerHello handshake message (with header).
+func serverHelloMsg(version uint16, suite uint16, exts []byte) []byte {
+	var w builder
+	w.u8(hsServerHello)
+	w.vec(3, func() {
+		w.u16(version)
+		w.bytes(bytes.Repeat([]byte{7}, 32))
+		w.vec(1, func() {})
+		w.u16(suite)
+		w.u8(0)
+		if exts != nil {
+			w.vec(2, func() { w.bytes(exts) })
+		}
+	})
+	return w.b
+}
+
+func record(typ byte, body []byte) []byte {
+	var w builder
+	w.u8(typ)
+	w.u16(0x0303)
+	w.vec(2, func() { w.bytes(body) })
+	return w.b
+}
+
+func probeFast(t *testing.T, addr string) platform.ProbeResult {
+	t.Helper()
+	return probeOK(t, platform.ProbeRequest{Address: addr, Timeout: 500 * time.Millisecond})
+}
+
+func TestBadPeers(t *testing.T) {
+	tests := []struct {
+		name    string
+		handle  func(c net.Conn)
+		wantErr string // in ProbeResult.Error
+	}{
+		{"closes at once", func(c net.Conn) {}, "closed every connection"},
+		{"garbage", func(c net.Conn) {
+			_, _ = readClientHello(c)
+			_, _ = c.Write([]byte{0x00, 0xff, 0x13, 0x37, 0x42, 0x42, 0x42, 0x42, 0x42})
+		}, "not TLS: unexpected bytes 00 ff 13 37"},
+		{"plain HTTP", func(c net.Conn) {
+			_, _ = readClientHello(c)
+			_, _ = io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+		}, "plain HTTP"},
+		{"SMTP greeting without --starttls", func(c net.Conn) {
+			_, _ = io.WriteString(c, "220 mail.example ESMTP\r\n")
+			_, _ = readClientHello(c)
+		}, "try --starttls"},
+		{"stalls", func(c net.Conn) {
+			_, _ = readClientHello(c)
+			_, _ = io.Copy(io.Discard, c)
+		}, "timeout after 500ms"},
+		{"oversized handshake message", func(c net.Conn) {
+			_, _ = readClientHello(c)
+			_, _ = c.Write(record(recHandshake, []byte{hsServerHello, 0xff, 0xff, 0xff}))
+		}, "exceeds the limit"},
+		{"oversized record", func(c net.Conn) {
+			_, _ = readClientHello(c)
+			_, _ = c.Write([]byte{recHandshake, 3, 3, 0xff, 0xff})
+		}, "exceeds the limit"},
+		{"truncated record then close", func(c net.Conn) {
+			_, _ = readClientHello(c)
+			_, _ = c.Write([]byte{recHandshake, 3, 3, 0x00, 0x40, 2, 0})
+		}, "closed in the middle of a record"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			addr := fakeServer(t, tt.handle)
+			res := probeFast(t, addr)
+			if !strings.Contains(res.Error, tt.wantErr) {
+				t.Errorf("Error = %q, want it to contain %q", res.Error, tt.wantErr)
+			}
+			if len(res.Accepted()) != 0 {
+				t.Errorf("accepted %v from a bad peer", res.Accepted())
+			}
+			for _, v := range res.Versions {
+				if v.Error == "" {
+					t.Errorf("%s: no error text", v.Version)
+				}
+			}
+		})
+	}
+}
+
+// TestSplitServerHello answers with a TLS 1.2 ServerHello cut into 1-byte
+// records, each written separately, followed by a Certificate split over
+// two records: the reassembler must put both back together.
+func TestSplitServerHello(t *testing.T) {
+	dir := t.TempDir()
+	certPath, _ := writeCert(t, dir, true)
+	der := mustDER(t, certPath)
+	addr := fakeServer(t, func(c net.Conn) {
+		ch, err := readClientHello(c)
+		if err != nil || ch.sslv2 {
+			return
+		}
+		msg := serverHelloMsg(0x0303, ch.suites[0], nil)
+		for _, b := range msg {
+			if _, err := c.Write(record(recHandshake, []byte{b})); err != nil {
+				return
+			}
+		}
+		var w builder
+		w.u8(hsCertificate)
+		w.vec(3, func() { w.vec(3, func() { w.vec(3, func() { w.bytes(der) }) }) })
+		half := len(w.b) / 2
+		_, _ = c.Write(record(recHandshake, w.b[:half]))
+		_, _ = c.Write(record(recHandshake, w.b[half:]))
+	})
+	res := probeOK(t, platform.ProbeRequest{Address: addr, Timeout: 2 * time.Second, Certificate: true})
+	got := versionMap(res)
+	if !got[platform.VersionTLS12].Accepted {
+		t.Fatalf("TLS 1.2 not accepted: %+v", got[platform.VersionTLS12])
+	}
+	for _, v := range []platform.TLSVersion{platform.VersionTLS10, platform.VersionTLS11, platform.VersionTLS13} {
+		if got[v].Accepted || !strings.Contains(got[v].Error, "answered with TLSv1.2") {
+			t.Errorf("%s: %+v, want refused because the server answered with TLSv1.2", v, got[v])
+		}
+	}
+	if res.Certificate == nil || res.Certificate.Subject != "CN=localhost,O=tlsfloor test" {
+		t.Errorf("certificate %+v", res.Certificate)
+	}
+}
+
+// TestLegacyFake is a server that accepts whatever version the client
+// offers, including SSLv3 and SSLv2, which no real server on this machine
+// can: it checks the positive verdicts for those versions.
+func TestLegacyFake(t *testing.T) {
+	addr := fakeServer(t, func(c net.Conn) {
+		ch, err := readClientHello(c)
+		if err != nil {
+			return
+		}
+		if ch.sslv2 {
+			var m builder
+			m.u8(4)
+			m.u8(0)
+			m.u8(1)
+			m.u16(0x0002)
+			m.u16(0)
+			m.u16(6)
+			m.u16(16)
+			m.bytes([]byte{0x01, 0x00, 0x80, 0x07, 0x00, 0xC0})
+			m.bytes(make([]byte, 16))
+			_, _ = c.Write(append([]byte{0x80 | byte(len(m.b)>>8), byte(len(m.b))}, m.b...))
+			return
+		}
+		if ch.v13 {
+			var ext builder
+			ext.u16(43)
+			ext.vec(2, func() { ext.u16(0x0304) })
+			_, _ = c.Write(record(recHandshake, serverHelloMsg(0x0303, ch.suites[0], ext.b)))
+			return
+		}
+		_, _ = c.Write(record(recHandshake, serverHelloMsg(ch.version, ch.suites[0], nil)))
+	})
+	res := probeOK(t, platform.ProbeRequest{Address: addr, Timeout: 2 * time.Second, Ciphers: true})
+	for _, v := range res.Versions {
+		if !v.Accepted {
+			t.Errorf("%s not accepted: %s", v.Version, v.Error)
+		}
+	}
+	got := versionMap(res)
+	if c := got[platform.VersionSSL20].Cipher; c != "SSL_CK_RC4_128_WITH_MD5" {
+		t.Errorf("SSLv2 cipher %q", c)
+	}
+	// The fake picks the first offered suite, so it follows the client: a
+	// server-order check must say "client" and enumeration must find all
+	// suites offered for TLS 1.3.
+	if o := got[platform.VersionTLS12].ServerOrder; o != "client" {
+		t.Errorf("TLS 1.2 order %q, want client", o)
+	}
+	n13, n2 := 0, 0
+	for _, c := range res.Ciphers {
+		switch c.Version {
+		case platform.VersionTLS13:
+			n13++
+		case platform.VersionSSL20:
+			n2++
+			if c.Grade != GradeInsecure {
+				t.Errorf("SSLv2 %s graded %s", c.Name, c.Grade)
+			}
+		}
+	}
+	if n13 != 5 || n2 != 2 {
+		t.Errorf("found %d TLS 1.3 suites (want 5) and %d SSLv2 kinds (want 2)", n13, n2)
+	}
+}
