@@ -1,0 +1,82 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tlsfloor/tlsfloor/platform"
+)
+
+// ErrNotSettled means the answers kept changing until the deadline.
+var ErrNotSettled = errors.New("probe answers did not settle")
+
+// SettleOptions tune Settle. Zero values take the defaults.
+type SettleOptions struct {
+	// Agree is how many consecutive identical answers count as settled
+	// (default 3).
+	Agree int
+	// Interval is the pause between probes (default 100 ms): an nginx
+	// reload takes about 100 ms to reach every worker, Postfix about 1 s.
+	Interval time.Duration
+	// Timeout bounds the whole wait when ctx has no earlier deadline
+	// (default 10 s).
+	Timeout time.Duration
+}
+
+// Settle probes req until opts.Agree consecutive answers accept the same
+// versions, and returns the last of them. After a reload old workers keep
+// answering for a while, so the first probe cannot be trusted. If the
+// deadline passes first it returns the last answer and an error wrapping
+// ErrNotSettled.
+func Settle(ctx context.Context, p platform.Prober, req platform.ProbeRequest, opts SettleOptions) (platform.ProbeResult, error) {
+	if opts.Agree <= 0 {
+		opts.Agree = 3
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = 100 * time.Millisecond
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	var last platform.ProbeResult
+	var key string
+	streak := 0
+	for {
+		res, err := p.Probe(ctx, req)
+		if err != nil {
+			return res, err
+		}
+		if ctx.Err() != nil && streak > 0 {
+			break // a probe cut short by the deadline is no evidence
+		}
+		k := settleKey(res)
+		if k == key {
+			streak++
+		} else {
+			key, streak = k, 1
+		}
+		last = res
+		if streak >= opts.Agree {
+			return last, nil
+		}
+		select {
+		case <-ctx.Done():
+			return last, fmt.Errorf("%s: %w after %d matching answers (need %d)", req.Address, ErrNotSettled, streak, opts.Agree)
+		case <-time.After(opts.Interval):
+		}
+	}
+	return last, fmt.Errorf("%s: %w after %d matching answers (need %d)", req.Address, ErrNotSettled, streak, opts.Agree)
+}
+
+// settleKey is what two answers must share to agree: the accepted
+// versions, and whether the target answered at all.
+func settleKey(r platform.ProbeResult) string {
+	acc := r.Accepted()
+	slices.Sort(acc)
+	return fmt.Sprint(acc, r.Error != "")
+}
