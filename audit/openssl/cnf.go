@@ -81,7 +81,7 @@ type confParser struct {
 }
 
 func (p *confParser) file(name string, depth int) error {
-	data, err := p.fsys.ReadFile(name)
+	data, err := readFile(p.fsys, name)
 	if err != nil {
 		return &audit.ConfigError{Path: name, Err: err}
 	}
@@ -338,4 +338,15 @@ func isNameString(s string) bool {
 		}
 	}
 	return true
+}
+
+// readFile reads name after resolving its links through fsys, so that under
+// --root an absolute link (RHEL's back-ends/opensslcnf.config ->
+// /usr/share/crypto-policies/...) stays inside the root.
+func readFile(fsys platform.FS, name string) ([]byte, error) {
+	real, err := fsys.EvalSymlinks(name)
+	if err != nil {
+		return nil, err
+	}
+	return fsys.ReadFile(real)
 }

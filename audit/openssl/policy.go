@@ -53,6 +53,12 @@ func ReadSystemPolicy(fsys platform.FS, confPath string) (*SystemPolicy, error) 
 	for _, c := range cands {
 		if _, err := fsys.Stat(c); err == nil {
 			sp.ConfPath = c
+			// Debian's OPENSSLDIR/openssl.cnf is a link to /etc/ssl; name
+			// the file people edit.
+			if real, err := fsys.EvalSymlinks(c); err == nil && real != c {
+				sp.ConfPath = real
+				sp.Notes = append(sp.Notes, fmt.Sprintf("%s is a link to %s", c, real))
+			}
 			break
 		}
 	}
@@ -78,7 +84,7 @@ func ReadSystemPolicy(fsys platform.FS, confPath string) (*SystemPolicy, error) 
 }
 
 func (sp *SystemPolicy) readCryptoPolicy(fsys platform.FS) error {
-	data, err := fsys.ReadFile(CryptoPolicyConfig)
+	data, err := readFile(fsys, CryptoPolicyConfig)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -271,6 +277,9 @@ type Host struct {
 	DefaultSecLevel int
 	// Ubuntu patches OpenSSL so that level 2 itself refuses TLS < 1.2.
 	Ubuntu bool
+	// Path is where Lib was read (the CLI or libcrypto), for findings when
+	// there is no openssl.cnf to point at.
+	Path string
 }
 
 // Evaluate compares what the policy configures with what the library will
@@ -285,9 +294,6 @@ func (sp *SystemPolicy) Evaluate(h Host, floor audit.Protocol) (audit.Component,
 		c.Status = audit.StatusNotFound
 	}
 	c.Notes = append(c.Notes, sp.Notes...)
-	for _, e := range sp.Chain {
-		c.Contexts = append(c.Contexts, audit.Context{File: e.File, Line: e.Line, Kind: "openssl.cnf", Name: e.Key + " = " + e.Value, Source: audit.SourceDirective})
-	}
 
 	supported := Supported(h.Lib)
 	if !h.Lib.Known() {
@@ -341,26 +347,17 @@ func (sp *SystemPolicy) Evaluate(h Host, floor audit.Protocol) (audit.Component,
 			level = n
 			levelNote = fmt.Sprintf("@SECLEVEL=%d at %s:%d", n, sp.CipherString.File, sp.CipherString.Line)
 		}
-		c.Contexts = append(c.Contexts, audit.Context{File: sp.CipherString.File, Line: sp.CipherString.Line, Kind: "system_default",
-			Name: sp.CipherString.Key + " = " + sp.CipherString.Value, Source: audit.SourceDirective})
 	}
-	blocked := false
-	var why string
-	switch {
-	case h.Lib.SecurityLevelBlocksLegacy() && level >= 1:
-		blocked = true
-		why = fmt.Sprintf("%s refuses TLS 1.0/1.1 at security level %d (%s): their MD5/SHA-1 signatures are too weak", h.Lib, level, levelNote)
-	case h.Ubuntu && level >= 2:
-		blocked = true
-		why = fmt.Sprintf("Ubuntu's OpenSSL refuses protocols below TLS 1.2 at security level %d (%s)", level, levelNote)
-	case h.Lib.SecurityLevelBlocksLegacy():
-		why = fmt.Sprintf("security level 0 (%s) lets %s negotiate TLS 1.0/1.1 again", levelNote, h.Lib)
-	}
-	effective := configured
-	if blocked {
-		effective = configured.AtLeast(audit.TLS12)
-	}
+	refused, why := refusedAt(h, level, levelNote)
+	effective := configured.Minus(refused)
 
+	// The chain openssl_conf -> ssl_conf -> system_default leads to the
+	// configured set, so each link shows it; the security level decides
+	// what is reachable, so the CipherString line shows the effective set.
+	for _, e := range sp.Chain {
+		c.Contexts = append(c.Contexts, audit.Context{File: e.File, Line: e.Line, Kind: "openssl.cnf", Name: e.Key + " = " + e.Value,
+			Protocols: configured, Source: audit.SourceDirective})
+	}
 	for _, e := range []*Entry{sp.Min, sp.Max, sp.Protocol} {
 		if e == nil {
 			continue
@@ -368,13 +365,20 @@ func (sp *SystemPolicy) Evaluate(h Host, floor audit.Protocol) (audit.Component,
 		c.Contexts = append(c.Contexts, audit.Context{File: e.File, Line: e.Line, Kind: "system_default", Name: e.Key + " = " + e.Value,
 			Protocols: configured, Source: audit.SourceDirective})
 	}
+	if sp.CipherString != nil {
+		c.Contexts = append(c.Contexts, audit.Context{File: sp.CipherString.File, Line: sp.CipherString.Line, Kind: "system_default",
+			Name: sp.CipherString.Key + " = " + sp.CipherString.Value, Protocols: effective, Source: audit.SourceDirective, Note: why})
+	}
 	if sp.CryptoPolicy != "" {
 		c.Contexts = append(c.Contexts, audit.Context{File: sp.CryptoPolicyLoc.File, Line: sp.CryptoPolicyLoc.Line, Kind: "crypto-policy",
-			Name: sp.CryptoPolicy, Source: audit.SourceDirective})
+			Name: sp.CryptoPolicy, Protocols: configured, Source: audit.SourceDirective})
 	}
 	where := "the library's compiled-in defaults"
-	if source == audit.SourceDirective {
+	switch {
+	case source == audit.SourceDirective:
 		where = "[" + sp.Section + "]"
+	case sp.Section != "":
+		where = "[" + sp.Section + "] sets no protocol bounds: the library's compiled-in defaults"
 	}
 	c.Contexts = append(c.Contexts,
 		audit.Context{File: sp.ConfPath, Kind: "configured", Name: "programs that set no protocols of their own", Protocols: configured, Source: source, Note: where},
@@ -382,11 +386,15 @@ func (sp *SystemPolicy) Evaluate(h Host, floor audit.Protocol) (audit.Component,
 	)
 
 	below := configured.Below(floor)
-	if below.Empty() {
+	if below.Empty() || (!h.Lib.Known() && sp.Section == "" && sp.CryptoPolicy == "") {
+		// Nothing to judge: no library and no policy says anything.
 		return c, nil
 	}
 	effBelow := effective.Below(floor)
 	loc := audit.Location{File: sp.ConfPath}
+	if loc.File == "" {
+		loc.File = h.Path
+	}
 	var msg string
 	severity := audit.Medium
 	switch {
@@ -410,13 +418,53 @@ func (sp *SystemPolicy) Evaluate(h Host, floor audit.Protocol) (audit.Component,
 		severity = audit.Low
 		msg = fmt.Sprintf("no system-wide MinProtocol: programs that set no protocols of their own accept %s", effBelow)
 	}
-	if effBelow.Empty() {
+	switch {
+	case effBelow.Empty():
 		severity = audit.Low
 		msg += "; not reachable in practice: " + why
-	} else if why != "" {
+	case why != "" && !below.Intersect(audit.Legacy).Empty():
 		msg += "; " + why
 	}
 	f := audit.NewFinding(audit.RulePolicyAllowsLegacy, audit.KindSystemPolicy, loc, below, msg)
 	f.Severity = severity
 	return c, []audit.Finding{f}
+}
+
+// refusedAt returns the protocols the library refuses at a security level,
+// whatever the protocol bounds say, and why.
+//
+// Every OpenSSL since 1.1.0 refuses SSLv3 from level 2, TLS 1.0 from level 3
+// and TLS 1.1 from level 4 (ssl/t1_lib.c ssl_security_default_callback,
+// SSL_SECOP_VERSION; SSL_CTX_set_security_level(3)). OpenSSL 3 also refuses
+// TLS 1.0/1.1 from level 1, because their MD5/SHA-1 signatures fall below
+// 80 bits (linux-servers.md §8.1); Ubuntu patches level 2 to mean TLS 1.2+
+// (§8.2).
+func refusedAt(h Host, level int, levelNote string) (audit.ProtocolSet, string) {
+	var refused audit.ProtocolSet
+	var why string
+	if h.Lib.Flavor == FlavorOpenSSL && h.Lib.AtLeast("1.1.0") {
+		switch {
+		case level >= 4:
+			refused = audit.Set(audit.SSLv3, audit.TLS10, audit.TLS11)
+		case level >= 3:
+			refused = audit.Set(audit.SSLv3, audit.TLS10)
+		case level >= 2:
+			refused = audit.Set(audit.SSLv3)
+		}
+	}
+	switch {
+	case h.Lib.SecurityLevelBlocksLegacy() && level >= 1:
+		refused = refused.Union(audit.Legacy)
+		why = fmt.Sprintf("%s refuses TLS 1.0/1.1 at security level %d (%s): their MD5/SHA-1 signatures are too weak", h.Lib, level, levelNote)
+	case h.Ubuntu && level >= 2:
+		refused = refused.Union(audit.Legacy)
+		why = fmt.Sprintf("Ubuntu's OpenSSL refuses protocols below TLS 1.2 at security level %d (%s)", level, levelNote)
+	case h.Lib.SecurityLevelBlocksLegacy():
+		why = fmt.Sprintf("security level 0 (%s) lets %s negotiate TLS 1.0/1.1 again", levelNote, h.Lib)
+	case refused.Has(audit.TLS10):
+		why = fmt.Sprintf("%s refuses %s at security level %d (%s)", h.Lib, refused.Intersect(audit.Set(audit.TLS10, audit.TLS11)), level, levelNote)
+	case h.Lib.Known():
+		why = fmt.Sprintf("%s negotiates TLS 1.0/1.1 at security level %d (%s); only level 3 and above refuse them", h.Lib, level, levelNote)
+	}
+	return refused, why
 }

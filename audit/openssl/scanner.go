@@ -162,11 +162,11 @@ func (scanner) Scan(ctx context.Context, env *audit.Env) (audit.Result, error) {
 	if err != nil {
 		return audit.Result{}, err
 	}
-	host := Host{Lib: cli.Lib.Version, DefaultSecLevel: cli.Level, Ubuntu: isUbuntu(env)}
+	host := Host{Lib: cli.Lib.Version, DefaultSecLevel: cli.Level, Ubuntu: isUbuntu(env), Path: cli.Path}
 	if !host.Lib.Known() {
 		// No CLI: the library the CLI would use is still the system one.
 		if lib, err := LinkedLibrary(env.FS, DefaultCLIPath, nil); err == nil {
-			host.Lib = lib.Version
+			host.Lib, host.Path = lib.Version, lib.Path
 		}
 	}
 	comp, fs := sp.Evaluate(host, env.Policy.MinProtocol)
