@@ -36,6 +36,12 @@ func (scanner) Scan(ctx context.Context, env *audit.Env) (audit.Result, error) {
 // false (and the error nil) when there is no Apache; a config that cannot be
 // read with certainty is an *audit.ConfigError.
 func Analyze(ctx context.Context, env *audit.Env) (*Analysis, error) {
+	return analyze(ctx, env, nil)
+}
+
+// analyze is Analyze with the TLS library given instead of read from
+// mod_ssl (lib != nil), for tests of version-dependent behaviour.
+func analyze(ctx context.Context, env *audit.Env, lib *openssl.Library) (*Analysis, error) {
 	d := discover(ctx, env)
 	a := &Analysis{Binary: d.binary, Version: d.version, Defines: map[string]string{}}
 	if d.main == "" {
@@ -72,7 +78,11 @@ func Analyze(ctx context.Context, env *audit.Env) (*Analysis, error) {
 	if env.Now != nil {
 		now = env.Now
 	}
-	notes = append(notes, a.findLibrary(env, cfg, now())...)
+	if lib != nil {
+		a.Library, a.LibraryPath = lib.Version, lib.Path
+	} else {
+		notes = append(notes, a.findLibrary(env, cfg, now())...)
+	}
 	notes = append(notes, cfg.Notes...)
 	if strings.HasPrefix(d.main, "/etc/httpd/") {
 		notes = append(notes, "Fedora/RHEL patch httpd so that without SSLProtocol the system crypto policy decides; the upstream default is reported")
@@ -167,7 +177,14 @@ type evaluator struct {
 	global   scope
 	vhosts   []scope
 	reach    map[*Directive][]reached
-	noEffect map[*Directive]string
+	noEffect map[*Directive]noEffect
+}
+
+// noEffect is why a directive does not decide anything and what applies
+// instead.
+type noEffect struct {
+	msg string
+	eff audit.ProtocolSet
 }
 
 // containers are sections in which SSLProtocol is not allowed (httpd:
@@ -178,7 +195,7 @@ var containers = map[string]bool{"directory": true, "directorymatch": true, "loc
 
 func (e *evaluator) run() error {
 	e.reach = map[*Directive][]reached{}
-	e.noEffect = map[*Directive]string{}
+	e.noEffect = map[*Directive]noEffect{}
 	// VHosts first, so directives can point at them.
 	vidx := map[int]int{}
 	for _, s := range e.cfg.Sections {
@@ -438,8 +455,8 @@ func (e *evaluator) serve(listens []string) {
 			switch {
 			case !perSNI:
 				if own != nil && own.Effective != base.s.eff {
-					e.noEffect[own] = fmt.Sprintf("%s at %s:%d has no effect: the first virtual host on %s (%s:%d) decides the protocols (%s) before httpd 2.4.42 / OpenSSL 1.1.1",
-						own.Name, own.File, own.Line, addr, bvh.File, bvh.Line, base.s.eff)
+					e.noEffect[own] = noEffect{fmt.Sprintf("%s at %s:%d has no effect: the first virtual host on %s (%s:%d) decides the protocols (%s) before httpd 2.4.42 / OpenSSL 1.1.1",
+						own.Name, own.File, own.Line, addr, bvh.File, bvh.Line, base.s.eff), base.s.eff}
 				}
 				s = base.s
 				if s.source == audit.SourceDirective {
@@ -589,8 +606,8 @@ func (e *evaluator) findings() {
 		for _, list := range [][]*Directive{sc.protocol, sc.proxyProtocol} {
 			for _, d := range list[:max(0, len(list)-1)] {
 				lastD := list[len(list)-1]
-				e.noEffect[d] = fmt.Sprintf("%s at %s:%d has no effect: the later %s at %s:%d in the same context wins",
-					d.Name, d.File, d.Line, lastD.Name, lastD.File, lastD.Line)
+				e.noEffect[d] = noEffect{fmt.Sprintf("%s at %s:%d has no effect: the later %s at %s:%d in the same context wins",
+					d.Name, d.File, d.Line, lastD.Name, lastD.File, lastD.Line), lastD.Effective}
 			}
 		}
 	}
@@ -601,12 +618,18 @@ func (e *evaluator) findings() {
 			continue
 		}
 		rs := e.reach[d]
-		if msg, ok := e.noEffect[d]; ok {
-			eff := d.Effective
-			f := audit.NewFinding(audit.RuleDirectiveNoEffect, audit.KindApache, audit.Location{File: d.File, Line: d.Line}, eff, msg)
+		if ne, ok := e.noEffect[d]; ok {
+			f := audit.NewFinding(audit.RuleDirectiveNoEffect, audit.KindApache, audit.Location{File: d.File, Line: d.Line}, ne.eff, ne.msg)
 			f.Fixable = true
+			if vh := d.VHost; vh != nil {
+				f.Affects = []audit.Affect{{File: vh.File, Line: vh.Line, Name: vh.ServerName}}
+			}
 			add(f)
 			continue
+		}
+		if d.Effective != d.Protocols {
+			e.notes = append(e.notes, fmt.Sprintf("%s at %s:%d configures %s; httpd allows no holes between the newest and oldest version, so the effective set is %s",
+				d.Name, d.File, d.Line, d.Protocols, d.Effective))
 		}
 		where := ""
 		if len(rs) == 0 {
@@ -649,13 +672,13 @@ func (e *evaluator) findings() {
 		if legacy := c.Protocols.Below(floor); !legacy.Empty() {
 			sev, why := e.legacySeverity(legacy, [][]string{e.contextCiphers(i)})
 			f := audit.NewFinding(audit.RuleLegacyDefault, audit.KindApache, ctxLoc, legacy,
-				fmt.Sprintf("%s %s has no SSLProtocol; httpd's default enables %s%s", c.Kind, c.Name, legacy, why))
+				fmt.Sprintf("%s has no %s; httpd's default enables %s%s", describe(c), directiveFor(c), legacy, why))
 			f.Severity, f.Fixable, f.Affects = sev, true, aff
 			add(f)
 		}
 		if e.caps.HasTLS13() && !c.Protocols.Has(audit.TLS13) {
 			f := audit.NewFinding(audit.RuleTLS13Available, audit.KindApache, ctxLoc, c.Protocols,
-				fmt.Sprintf("%s %s: httpd's default leaves TLS 1.3 off", c.Kind, c.Name))
+				fmt.Sprintf("%s has no %s and httpd's default leaves TLS 1.3 off", describe(c), directiveFor(c)))
 			f.Fixable, f.Affects = true, aff
 			add(f)
 		}
@@ -702,4 +725,22 @@ func (e *evaluator) insertionPoint() InsertionPoint {
 		}
 	}
 	return InsertionPoint{Kind: InsertAtEnd, File: e.a.Main, Line: e.cfg.lines[e.a.Main]}
+}
+
+// describe names a context for messages.
+func describe(c audit.Context) string {
+	switch c.Kind {
+	case "main server":
+		return "the main server"
+	case "proxy":
+		return "proxy connections of " + c.Name
+	}
+	return "virtual host " + c.Name
+}
+
+func directiveFor(c audit.Context) string {
+	if c.Kind == "proxy" {
+		return "SSLProxyProtocol"
+	}
+	return "SSLProtocol"
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tlsfloor/tlsfloor/audit"
@@ -36,7 +37,7 @@ func writeTree(t testing.TB, files map[string]string) (platform.FS, string) {
 			t.Fatal(err)
 		}
 		if len(content) > 2 && content[:2] == "->" {
-			if err := os.Symlink(content[2:], full); err != nil {
+			if err := os.Symlink(strings.TrimSpace(content[2:]), full); err != nil {
 				t.Fatal(err)
 			}
 			continue

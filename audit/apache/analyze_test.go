@@ -1,0 +1,159 @@
+package apache
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/diff"
+	"github.com/rogpeppe/go-internal/txtar"
+	"github.com/tlsfloor/tlsfloor/audit"
+	"github.com/tlsfloor/tlsfloor/audit/openssl"
+	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
+)
+
+var update = flag.Bool("update", false, "rewrite the want.json sections of testdata/golden/*.txtar")
+
+// goldenCase reads a txtar case: "config" holds key: value lines (version,
+// openssl, policy, main, bin), "want.json" the expected result, every other
+// file is written into the host tree at its name.
+type goldenCase struct {
+	opts    map[string]string
+	files   map[string]string
+	archive *txtar.Archive
+}
+
+func readCase(t *testing.T, file string) goldenCase {
+	t.Helper()
+	ar, err := txtar.ParseFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := goldenCase{opts: map[string]string{}, files: map[string]string{}, archive: ar}
+	for _, f := range ar.Files {
+		switch f.Name {
+		case "config":
+			for _, l := range strings.Split(string(f.Data), "\n") {
+				if k, v, ok := strings.Cut(l, ":"); ok {
+					c.opts[strings.TrimSpace(k)] = strings.TrimSpace(v)
+				}
+			}
+		case "want.json":
+		default:
+			c.files[f.Name] = string(f.Data)
+		}
+	}
+	return c
+}
+
+// testEnv builds an Env rooted at a temp tree; a "version" option scripts
+// `apache2ctl -V` (run because --apache-bin names it).
+func testEnv(t *testing.T, fsys platform.FS, opts map[string]string) *audit.Env {
+	r := &platformtest.Runner{Script: map[string]platform.Output{}}
+	env := &audit.Env{FS: fsys, Runner: r, Getenv: func(string) string { return "" },
+		Now:    func() time.Time { return time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC) },
+		Policy: audit.DefaultPolicy(), Options: audit.Options{Root: "/nonexistent-root", ApacheConf: opts["main"]}}
+	if v := opts["version"]; v != "" {
+		env.Options.ApacheBin = "/usr/sbin/apache2ctl"
+		r.Script["/usr/sbin/apache2ctl -V"] = platform.Output{Stdout: []byte(
+			"Server version: Apache/" + v + " (Debian)\nServer built:   2026-11-12T08:58:41\n" +
+				" -D HTTPD_ROOT=\"/etc/apache2\"\n -D SERVER_CONFIG_FILE=\"apache2.conf\"\n")}
+	}
+	if opts["policy"] == "1.3" {
+		env.Policy.MinProtocol = audit.TLS13
+	}
+	return env
+}
+
+type goldenResult struct {
+	Component  audit.Component
+	Findings   []audit.Finding
+	Listeners  []Listener
+	ServerWide InsertionPoint
+	Files      []string
+	Directives []string
+}
+
+func TestGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/golden/*.txtar")
+	if len(files) == 0 {
+		t.Fatal("no golden cases")
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
+			c := readCase(t, file)
+			fsys, _ := writeTree(t, c.files)
+			env := testEnv(t, fsys, c.opts)
+			var lib *openssl.Library
+			if v := c.opts["openssl"]; v != "" {
+				lib = &openssl.Library{Version: mustLib(t, v), Path: "/usr/lib/x86_64-linux-gnu/libcrypto.so.3"}
+			}
+			a, err := analyze(context.Background(), env, lib)
+			var got []byte
+			if err != nil {
+				got = []byte("error: " + err.Error() + "\n")
+			} else {
+				rep := audit.Report{Components: []audit.Component{a.Component}, Findings: a.Findings}
+				rep.Finalize(env.Policy)
+				res := goldenResult{Component: rep.Components[0], Findings: rep.Findings, Listeners: a.Listeners,
+					ServerWide: a.ServerWide, Files: a.Files}
+				for _, d := range a.Directives {
+					res.Directives = append(res.Directives, directiveSummary(d))
+				}
+				var buf bytes.Buffer
+				enc := json.NewEncoder(&buf)
+				enc.SetEscapeHTML(false)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(res); err != nil {
+					t.Fatal(err)
+				}
+				got = buf.Bytes()
+			}
+			var want []byte
+			for i, f := range c.archive.Files {
+				if f.Name == "want.json" {
+					want = f.Data
+					if *update {
+						c.archive.Files[i].Data = got
+					}
+				}
+			}
+			if *update {
+				if want == nil {
+					c.archive.Files = append(c.archive.Files, txtar.File{Name: "want.json", Data: got})
+				}
+				if err := os.WriteFile(file, txtar.Format(c.archive), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("result differs from %s (go test -update to accept):\n%s", file, diff.Diff("want", want, "got", got))
+			}
+		})
+	}
+}
+
+func directiveSummary(d Directive) string {
+	s := d.File + ":" + itoa(d.Line) + " " + d.Name + " " + strings.Join(d.Args, " ")
+	if !d.Active {
+		return s + " (inactive)"
+	}
+	s += " => " + d.Effective.String()
+	if d.VHost != nil {
+		s += " in vhost " + d.VHost.File + ":" + itoa(d.VHost.Line)
+	}
+	return s
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
