@@ -28,11 +28,11 @@ type RollbackOptions struct {
 
 // RollbackResult says what was restored.
 type RollbackResult struct {
-	ID       string
-	Dir      string
-	Restored int
+	ID       string `json:"id"`
+	Dir      string `json:"dir"`
+	Restored int    `json:"restored"`
 	// Drifted lists values that had changed after the fix (only with Force).
-	Drifted []string
+	Drifted []string `json:"drifted,omitempty"`
 }
 
 // DriftError lists values that changed after the fix.
