@@ -101,14 +101,29 @@ func (p *confParser) file(name string, depth int) error {
 		}
 		switch {
 		case line[0] == '[':
-			end := strings.IndexByte(line, ']')
-			if end < 0 {
-				return audit.Errorf(name, lineNo, "missing close square bracket")
+			// "[", blanks, a name, blanks, "]", as conf_def.c reads it.
+			// Names may hold blanks ("[ a b ]" is section "a b").
+			rest := strings.TrimLeft(line[1:], " \t")
+			end, q := 0, 0
+			for {
+				j := q
+				for j < len(rest) && isNameChar(rest[j]) {
+					j++
+				}
+				k := j
+				for k < len(rest) && (rest[k] == ' ' || rest[k] == '\t') {
+					k++
+				}
+				if k < len(rest) && rest[k] == ']' {
+					end = j
+					break
+				}
+				if k >= len(rest) || k == q {
+					return audit.Errorf(name, lineNo, "missing close square bracket")
+				}
+				q = k
 			}
-			sec := strings.TrimSpace(line[1:end])
-			if sec == "" || !isNameString(sec) {
-				return audit.Errorf(name, lineNo, "invalid section name %q", sec)
-			}
+			sec := rest[:end]
 			p.section = sec
 			if _, ok := p.conf.sections[sec]; !ok {
 				p.conf.sections[sec] = nil
@@ -329,15 +344,6 @@ func isVarChar(c byte) bool {
 // isNameChar is OpenSSL's CONF_ALNUM_PUNCT class for names.
 func isNameChar(c byte) bool {
 	return isVarChar(c) || strings.IndexByte("!.%&*+,/;?@^~|-", c) >= 0
-}
-
-func isNameString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !isNameChar(s[i]) && s[i] != ' ' && s[i] != '\t' {
-			return false
-		}
-	}
-	return true
 }
 
 // readFile reads name after resolving its links through fsys, so that under

@@ -461,6 +461,8 @@ func refusedAt(h Host, level int, levelNote string) (audit.ProtocolSet, string) 
 		why = fmt.Sprintf("Ubuntu's OpenSSL refuses protocols below TLS 1.2 at security level %d (%s)", level, levelNote)
 	case h.Lib.SecurityLevelBlocksLegacy():
 		why = fmt.Sprintf("security level 0 (%s) lets %s negotiate TLS 1.0/1.1 again", levelNote, h.Lib)
+	case h.Lib.Flavor == FlavorOpenSSL && !h.Lib.AtLeast("1.1.0"):
+		why = fmt.Sprintf("%s predates security levels (1.1.0) and negotiates TLS 1.0/1.1", h.Lib)
 	case refused.Has(audit.TLS10):
 		why = fmt.Sprintf("%s refuses %s at security level %d (%s)", h.Lib, refused.Intersect(audit.Set(audit.TLS10, audit.TLS11)), level, levelNote)
 	case h.Lib.Known():
