@@ -25,6 +25,8 @@ func TestConfigErrors(t *testing.T) {
 			"1.22.1", `/etc/nginx/nginx.conf:2: premature end of file`},
 		{"missing semicolon", map[string]string{conf: "http {\n  server {\n    listen 80\n  }\n}\n"},
 			"1.22.1", `/etc/nginx/nginx.conf:3: directive "listen" is not terminated by ";"`},
+		{"if without parentheses (crossplane's message ends in \" in parentheses\")", map[string]string{conf: "http {\n server {\n  if $x { return 404; }\n }\n}\n"},
+			"1.22.1", `/etc/nginx/nginx.conf:3: directive "if"'s is not enclosed in parentheses`},
 		{"extra closing brace", map[string]string{conf: "http {\n}\n}\n"},
 			"1.22.1", `/etc/nginx/nginx.conf:3: unexpected "}"`},
 		{"missing plain include", map[string]string{conf: "http {\n  include conf.d/missing.conf;\n}\n"},

@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"regexp"
 	"strings"
 
 	crossplane "github.com/nginxinc/nginx-go-crossplane"
@@ -162,7 +161,7 @@ func (l *loader) parseFile(name, from string, fromLine int) (crossplane.Directiv
 		if pe.Line != nil {
 			line = *pe.Line
 		}
-		return nil, &audit.ConfigError{Path: file, Line: line, Msg: stripLocation(pe.Error)}
+		return nil, &audit.ConfigError{Path: file, Line: line, Msg: stripLocation(pe.Error, file, pe.Line)}
 	}
 	if len(payload.Config) != 1 {
 		return nil, &audit.ConfigError{Path: name, Msg: "nginx config parser returned no result"}
@@ -183,19 +182,23 @@ func (l *loader) read(name string) ([]byte, error) {
 	return l.fsys.ReadFile(name)
 }
 
-var reInFile = regexp.MustCompile(` in [^\s]+:\d+$| in [^\s]+$`)
-
-// stripLocation drops crossplane's trailing " in file:line" so the message
-// can be printed as path:line: message.
-func stripLocation(err error) string {
+// stripLocation drops crossplane's trailing " in file:line" (or " in
+// file") so the message can be printed as path:line: message. Only the
+// exact suffix is removed: messages such as `... is not enclosed in
+// parentheses` end in " in <word>" too.
+func stripLocation(err error, file string, line *int) string {
 	if err == nil {
 		return "parse error"
 	}
+	msg := err.Error()
 	var pe *crossplane.ParseError
 	if errors.As(err, &pe) {
-		return reInFile.ReplaceAllString(pe.What, "")
+		msg = pe.What
 	}
-	return reInFile.ReplaceAllString(err.Error(), "")
+	if line != nil {
+		msg = strings.TrimSuffix(msg, fmt.Sprintf(" in %s:%d", file, *line))
+	}
+	return strings.TrimSuffix(msg, " in "+file)
 }
 
 func convertErr(name string, err error) error {
@@ -209,13 +212,13 @@ func convertErr(name string, err error) error {
 		if pe.Line != nil {
 			line = *pe.Line
 		}
-		return &audit.ConfigError{Path: file, Line: line, Msg: stripLocation(pe)}
+		return &audit.ConfigError{Path: file, Line: line, Msg: stripLocation(pe, file, pe.Line)}
 	}
 	var pathErr *fs.PathError
 	if errors.As(err, &pathErr) {
 		return readErr(name, "", 0, err)
 	}
-	return &audit.ConfigError{Path: name, Msg: stripLocation(err)}
+	return &audit.ConfigError{Path: name, Msg: stripLocation(err, name, nil)}
 }
 
 // glob matches an include pattern like glob(3) does for nginx: sorted, and
