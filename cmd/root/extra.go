@@ -5,6 +5,7 @@ import (
 
 	"github.com/tlsfloor/tlsfloor/cmd/cmdutil"
 	fixCmd "github.com/tlsfloor/tlsfloor/cmd/fix"
+	probeCmd "github.com/tlsfloor/tlsfloor/cmd/probe"
 	rollbackCmd "github.com/tlsfloor/tlsfloor/cmd/rollback"
 )
 
@@ -13,4 +14,5 @@ import (
 func addExtraCommands(root *cobra.Command, f *cmdutil.Factory) {
 	root.AddCommand(fixCmd.NewCmdFix(f, nil))
 	root.AddCommand(rollbackCmd.NewCmdRollback(f, nil))
+	root.AddCommand(probeCmd.NewCmdProbe(f, nil))
 }

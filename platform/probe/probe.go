@@ -309,19 +309,29 @@ func (t *target) handshake(ctx context.Context, h hello, wantCert bool) outcome 
 	return o
 }
 
-// offerOrder sorts the suites for v so that those a server most likely
-// accepts come first: a version probe then usually needs one hello.
+// offerOrder sorts the suites for v the way a modern client would: strong
+// before weak before insecure, forward-secret ECDHE before DHE before the
+// rest. A version probe then usually needs one hello, and a server that
+// follows the client's order shows the suite a real client would get.
 func offerOrder(v platform.TLSVersion) []uint16 {
 	codes := suitesFor(v)
 	rank := func(c uint16) int {
 		s, _ := LookupSuite(c)
+		r := 0
 		switch s.Grade {
-		case GradeStrong:
-			return 0
 		case GradeWeak:
-			return 1
+			r = 10
+		case GradeInsecure:
+			r = 20
 		}
-		return 2
+		switch s.Kx {
+		case "ECDHE", "any":
+		case "DHE":
+			r++
+		default:
+			r += 2
+		}
+		return r
 	}
 	sort.SliceStable(codes, func(i, j int) bool { return rank(codes[i]) < rank(codes[j]) })
 	return codes

@@ -1,0 +1,294 @@
+// Package probe implements `tlsfloor probe TARGET...`: live handshakes that
+// show which protocol versions and cipher suites a server really accepts,
+// judged against the TLS 1.2+ policy. The handshakes themselves are
+// platform/probe's; this package parses targets and flags, runs several
+// targets with a concurrency limit and renders text or JSON.
+package probe
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tlsfloor/tlsfloor/audit"
+	auditCmd "github.com/tlsfloor/tlsfloor/cmd/audit"
+	"github.com/tlsfloor/tlsfloor/cmd/cmdutil"
+	"github.com/tlsfloor/tlsfloor/platform"
+	tlsprobe "github.com/tlsfloor/tlsfloor/platform/probe"
+)
+
+// Options are the parsed flags and injected dependencies of probe.
+type Options struct {
+	Factory *cmdutil.Factory
+	// Prober defaults to the raw-handshake prober.
+	Prober      platform.Prober
+	Targets     []Target
+	StartTLS    string
+	SNI         string
+	Timeout     time.Duration
+	Ciphers     bool
+	Format      cmdutil.Format
+	Concurrency int
+	MinVersion  audit.Protocol
+
+	formatFlag, minFlag string
+}
+
+// Target is one parsed TARGET argument.
+type Target struct {
+	Arg        string // as typed
+	Host, Port string
+	StartTLS   string // from --starttls or implied by the port
+	ServerName string // SNI: --sni, else the host if it is a name
+}
+
+// Address is host:port for dialling.
+func (t Target) Address() string { return net.JoinHostPort(t.Host, t.Port) }
+
+// ParseTarget reads host[:port]: an IPv4 address, an IPv6 address in
+// brackets (a bare IPv6 address without port is accepted too), or a name.
+// The port defaults to 443.
+func ParseTarget(s string) (Target, error) {
+	t := Target{Arg: s, Port: "443"}
+	switch {
+	case s == "":
+		return t, fmt.Errorf("empty target")
+	case strings.HasPrefix(s, "["):
+		end := strings.Index(s, "]")
+		if end < 0 {
+			return t, fmt.Errorf("target %q: missing ]", s)
+		}
+		t.Host = s[1:end]
+		if rest := s[end+1:]; rest != "" {
+			if !strings.HasPrefix(rest, ":") {
+				return t, fmt.Errorf("target %q: want [address]:port", s)
+			}
+			t.Port = rest[1:]
+		}
+		if net.ParseIP(t.Host) == nil {
+			return t, fmt.Errorf("target %q: %q is not an IP address", s, t.Host)
+		}
+	case strings.Count(s, ":") > 1:
+		if net.ParseIP(s) == nil {
+			return t, fmt.Errorf("target %q: an IPv6 address with a port needs brackets: [addr]:port", s)
+		}
+		t.Host = s
+	default:
+		host, port, found := strings.Cut(s, ":")
+		t.Host = host
+		if found {
+			t.Port = port
+		}
+	}
+	if n, err := strconv.Atoi(t.Port); err != nil || n < 1 || n > 65535 {
+		return t, fmt.Errorf("target %q: invalid port %q", s, t.Port)
+	}
+	if t.Host == "" {
+		return t, fmt.Errorf("target %q: missing host", s)
+	}
+	if net.ParseIP(t.Host) == nil && !validName(t.Host) {
+		return t, fmt.Errorf("target %q: %q is neither an IP address nor a host name", s, t.Host)
+	}
+	return t, nil
+}
+
+func validName(h string) bool {
+	if len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, r := range label {
+			if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// NewCmdProbe builds `tlsfloor probe`. runF replaces the run function in tests.
+func NewCmdProbe(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{Factory: f}
+	var starttls string
+	cmd := &cobra.Command{
+		Use:   "probe TARGET...",
+		Short: "Show which TLS versions and cipher suites a live server accepts",
+		Long: `Probe connects to each TARGET (host[:port]; IPv6 as [addr]:port; port 443 by
+default) and sends its own ClientHellos for SSLv2, SSLv3 and TLS 1.0 to 1.3,
+so the answer does not depend on the local OpenSSL. It reports, per version,
+accepted or refused and the suite the server picks; with --ciphers every
+accepted suite, graded strong, weak or insecure, and whether the server
+imposes its order.
+
+Ports 25 and 587 imply SMTP STARTTLS, 21 FTP AUTH TLS; 465, 993 and 995 are
+implicit TLS. --starttls overrides. An IP target gets no SNI unless --sni
+names the virtual host.
+
+Exit status: 0 every target meets the policy (no SSLv2/SSLv3/TLS 1.0/1.1,
+TLS 1.2 or 1.3 accepted; with --min-version 1.3 only TLS 1.3), 3 a target
+does not, 2 a target could not be reached or does not speak TLS (this wins
+over 3: the answer is incomplete).`,
+		Example: `  # Which versions does this server accept?
+  tlsfloor probe example.com
+
+  # A mail server, every cipher suite, as JSON
+  tlsfloor probe --ciphers --format json mail.example.com:25
+
+  # A virtual host behind an IP address
+  tlsfloor probe --sni www.example.com 192.0.2.10:443`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.Format, err = cmdutil.ParseFormat(opts.formatFlag); err != nil {
+				return err
+			}
+			if opts.MinVersion, err = auditCmd.ParseMinVersion(opts.minFlag); err != nil {
+				return err
+			}
+			if !tlsprobe.ValidStartTLS(starttls) {
+				return cmdutil.FlagErrorf("invalid --starttls %q: want smtp, imap, pop3 or ftp", starttls)
+			}
+			opts.StartTLS = starttls
+			if opts.SNI != "" && (net.ParseIP(strings.Trim(opts.SNI, "[]")) != nil || !validName(opts.SNI)) {
+				return cmdutil.FlagErrorf("invalid --sni %q: want a DNS name (RFC 6066 forbids IP addresses)", opts.SNI)
+			}
+			if opts.Timeout <= 0 {
+				return cmdutil.FlagErrorf("invalid --timeout %s: must be positive", opts.Timeout)
+			}
+			if opts.Concurrency < 1 {
+				return cmdutil.FlagErrorf("invalid --concurrency %d: must be at least 1", opts.Concurrency)
+			}
+			opts.Targets = nil
+			for _, a := range args {
+				t, err := ParseTarget(a)
+				if err != nil {
+					return cmdutil.FlagErrorf("%v", err)
+				}
+				t.StartTLS = opts.StartTLS
+				if t.StartTLS == "" {
+					t.StartTLS = tlsprobe.StartTLSForPort(t.Port)
+				}
+				t.ServerName = opts.SNI
+				if t.ServerName == "" && net.ParseIP(t.Host) == nil {
+					t.ServerName = strings.TrimSuffix(t.Host, ".")
+				}
+				opts.Targets = append(opts.Targets, t)
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&starttls, "starttls", "", "upgrade with `PROTO` first: smtp, imap, pop3 or ftp (default: from the port)")
+	fl.StringVar(&opts.SNI, "sni", "", "send `NAME` as server_name (default: the target's host name; none for an IP)")
+	fl.DurationVar(&opts.Timeout, "timeout", tlsprobe.DefaultTimeout, "bound each connection by `DURATION`")
+	fl.BoolVar(&opts.Ciphers, "ciphers", false, "list every accepted cipher suite per version, graded")
+	fl.StringVar(&opts.formatFlag, "format", "text", "output `FORMAT`: text or json")
+	fl.IntVar(&opts.Concurrency, "concurrency", 4, "probe at most `N` targets at once")
+	fl.StringVar(&opts.minFlag, "min-version", "1.2", "oldest allowed TLS `VERSION`: 1.2 or 1.3")
+	_ = cmd.RegisterFlagCompletionFunc("starttls", cobra.FixedCompletions([]string{"smtp", "imap", "pop3", "ftp"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("min-version", cobra.FixedCompletions([]string{"1.2", "1.3"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// Outcome is one target's result with its verdict.
+type Outcome struct {
+	Target    Target
+	Result    platform.ProbeResult
+	Compliant bool
+	Reason    string // why not compliant, or why it could not be probed
+	Reachable bool   // answered in TLS
+}
+
+// Run probes every target and renders the results.
+func Run(ctx context.Context, opts *Options) error {
+	prober := opts.Prober
+	if prober == nil {
+		prober = tlsprobe.New(tlsprobe.Options{})
+	}
+	outs := make([]Outcome, len(opts.Targets))
+	sem := make(chan struct{}, opts.Concurrency)
+	var wg sync.WaitGroup
+	for i, t := range opts.Targets {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			req := platform.ProbeRequest{
+				Address: t.Address(), ServerName: t.ServerName, StartTLS: t.StartTLS,
+				Timeout: opts.Timeout, Ciphers: opts.Ciphers, Certificate: true,
+			}
+			res, err := prober.Probe(ctx, req)
+			if err != nil {
+				res = platform.ProbeResult{Address: req.Address, Error: err.Error()}
+			}
+			outs[i] = Judge(t, res, opts.MinVersion)
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	out := opts.Factory.IO.Out
+	var err error
+	if opts.Format == cmdutil.FormatJSON {
+		err = WriteJSON(out, outs, opts.MinVersion)
+	} else {
+		err = WriteText(out, outs, opts.MinVersion)
+	}
+	if err != nil {
+		return fmt.Errorf("write results: %w", err)
+	}
+	unreachable, failing := 0, 0
+	for _, o := range outs {
+		switch {
+		case !o.Reachable:
+			unreachable++
+		case !o.Compliant:
+			failing++
+		}
+	}
+	if unreachable > 0 {
+		return cmdutil.Exit(cmdutil.ExitUsage, fmt.Errorf("%d of %d targets could not be probed", unreachable, len(outs)))
+	}
+	if failing > 0 {
+		return cmdutil.Exit(cmdutil.ExitNonCompliant, nil)
+	}
+	return nil
+}
+
+// Judge applies the policy: no protocol older than min accepted, and at
+// least one of TLS 1.2/1.3 (TLS 1.3 with min 1.3) accepted.
+func Judge(t Target, res platform.ProbeResult, min audit.Protocol) Outcome {
+	o := Outcome{Target: t, Result: res, Reachable: res.Error == ""}
+	if !o.Reachable {
+		o.Reason = res.Error
+		return o
+	}
+	var accepted audit.ProtocolSet
+	for _, v := range res.Accepted() {
+		if p, ok := audit.ParseProtocol(v.String()); ok {
+			accepted = accepted.With(p)
+		}
+	}
+	switch {
+	case !accepted.Below(min).Empty():
+		o.Reason = fmt.Sprintf("accepts %s (policy: %s or newer)", accepted.Below(min), min)
+	case accepted.AtLeast(min).Empty():
+		o.Reason = fmt.Sprintf("accepts no protocol at %s or newer", min)
+	default:
+		o.Compliant = true
+	}
+	return o
+}

@@ -1,0 +1,224 @@
+package probe
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tlsfloor/tlsfloor/audit"
+	"github.com/tlsfloor/tlsfloor/cmd/cmdutil"
+	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
+)
+
+func TestParseTarget(t *testing.T) {
+	tests := []struct {
+		in         string
+		host, port string
+		err        bool
+	}{
+		{"127.0.0.1", "127.0.0.1", "443", false},
+		{"127.0.0.1:8443", "127.0.0.1", "8443", false},
+		{"[::1]:25", "::1", "25", false},
+		{"[::1]", "::1", "443", false},
+		{"::1", "::1", "443", false},
+		{"mail.example.com:587", "mail.example.com", "587", false},
+		{"example.com", "example.com", "443", false},
+		{"::1:443", "", "", false}, // a valid bare IPv6 address, port 443
+		{"[::1]:0", "", "", true},
+		{"host:99999", "", "", true},
+		{"host:https", "", "", true},
+		{"[example.com]:443", "", "", true},
+		{"[::1", "", "", true},
+		{"exa mple.com", "", "", true},
+		{":443", "", "", true},
+		{"", "", "", true},
+	}
+	for _, tt := range tests {
+		got, err := ParseTarget(tt.in)
+		if (err != nil) != tt.err {
+			t.Errorf("ParseTarget(%q) err = %v, want error %v", tt.in, err, tt.err)
+			continue
+		}
+		if err == nil && tt.host != "" && (got.Host != tt.host || got.Port != tt.port) {
+			t.Errorf("ParseTarget(%q) = %s %s, want %s %s", tt.in, got.Host, got.Port, tt.host, tt.port)
+		}
+	}
+}
+
+func TestNewCmdProbe(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    string
+		wantErr string
+		check   func(t *testing.T, o *Options)
+	}{
+		{name: "defaults", args: "127.0.0.1", check: func(t *testing.T, o *Options) {
+			tg := o.Targets[0]
+			if tg.Port != "443" || tg.StartTLS != "" || tg.ServerName != "" || o.Timeout != 5*time.Second || o.Format != cmdutil.FormatText || o.MinVersion != audit.TLS12 {
+				t.Errorf("%+v %+v", tg, o)
+			}
+		}},
+		{name: "ports imply STARTTLS", args: "127.0.0.1:25 127.0.0.1:587 127.0.0.1:21 127.0.0.1:465 127.0.0.1:993 127.0.0.1:995", check: func(t *testing.T, o *Options) {
+			var got []string
+			for _, tg := range o.Targets {
+				got = append(got, tg.StartTLS)
+			}
+			if d := cmp.Diff([]string{"smtp", "smtp", "ftp", "", "", ""}, got); d != "" {
+				t.Error(d)
+			}
+		}},
+		{name: "explicit starttls wins", args: "--starttls imap 127.0.0.1:25", check: func(t *testing.T, o *Options) {
+			if o.Targets[0].StartTLS != "imap" {
+				t.Error(o.Targets[0].StartTLS)
+			}
+		}},
+		{name: "name gives SNI, IP does not", args: "www.example.test [::1]:443", check: func(t *testing.T, o *Options) {
+			if o.Targets[0].ServerName != "www.example.test" || o.Targets[1].ServerName != "" {
+				t.Errorf("%+v", o.Targets)
+			}
+		}},
+		{name: "--sni for an IP target", args: "--sni vhost.example.test 127.0.0.1", check: func(t *testing.T, o *Options) {
+			if o.Targets[0].ServerName != "vhost.example.test" {
+				t.Error(o.Targets[0].ServerName)
+			}
+		}},
+		{name: "IP as --sni refused", args: "--sni 127.0.0.1 127.0.0.1", wantErr: "RFC 6066"},
+		{name: "bad starttls", args: "--starttls xmpp 127.0.0.1", wantErr: "invalid --starttls"},
+		{name: "bad format", args: "--format xml 127.0.0.1", wantErr: "invalid --format"},
+		{name: "bad min", args: "--min-version 1.1 127.0.0.1", wantErr: "invalid --min-version"},
+		{name: "bad concurrency", args: "--concurrency 0 127.0.0.1", wantErr: "invalid --concurrency"},
+		{name: "bad target", args: "127.0.0.1:0", wantErr: "invalid port"},
+		{name: "no target", args: "", wantErr: "requires at least 1 arg"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			f := &cmdutil.Factory{IO: cmdutil.Test(nil, &out, &out)}
+			var got *Options
+			cmd := NewCmdProbe(f, func(_ context.Context, o *Options) error { got = o; return nil })
+			cmd.SetArgs(strings.Fields(tt.args))
+			cmd.SetOut(&out)
+			cmd.SetErr(&out)
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, got)
+		})
+	}
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *cmdutil.ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	return 1
+}
+
+func TestRunExitCodesAndJSON(t *testing.T) {
+	const good, legacy, only13, dead = "127.0.0.1:1001", "127.0.0.1:1002", "127.0.0.1:1003", "127.0.0.1:1004"
+	fp := &platformtest.Prober{Script: map[string][]platform.ProbeResult{
+		good:   {platformtest.Accepting(good, platform.VersionTLS12, platform.VersionTLS13)},
+		legacy: {platformtest.Accepting(legacy, platform.VersionTLS10, platform.VersionTLS12)},
+		only13: {platformtest.Accepting(only13, platform.VersionTLS13)},
+	}}
+	tests := []struct {
+		targets []string
+		min     audit.Protocol
+		code    int
+	}{
+		{[]string{good}, audit.TLS12, 0},
+		{[]string{only13}, audit.TLS12, 0},
+		{[]string{legacy}, audit.TLS12, 3},
+		{[]string{good}, audit.TLS13, 3}, // TLS 1.2 is below a 1.3 floor
+		{[]string{only13}, audit.TLS13, 0},
+		{[]string{dead}, audit.TLS12, 2},
+		{[]string{good, legacy}, audit.TLS12, 3},
+		{[]string{legacy, dead}, audit.TLS12, 2},
+	}
+	for _, tt := range tests {
+		var out bytes.Buffer
+		opts := &Options{
+			Factory: &cmdutil.Factory{IO: cmdutil.Test(nil, &out, &out)},
+			Prober:  fp, Format: cmdutil.FormatJSON, Concurrency: 2, MinVersion: tt.min, Timeout: time.Second,
+		}
+		for _, a := range tt.targets {
+			tg, err := ParseTarget(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts.Targets = append(opts.Targets, tg)
+		}
+		err := Run(context.Background(), opts)
+		if got := exitCode(err); got != tt.code {
+			t.Errorf("%v min %s: exit %d, want %d (%v)", tt.targets, tt.min, got, tt.code, err)
+		}
+		var doc struct {
+			SchemaVersion int `json:"schema_version"`
+			Targets       []struct {
+				Target    string `json:"target"`
+				Address   string `json:"address"`
+				StartTLS  string `json:"starttls"`
+				Compliant bool   `json:"compliant"`
+				Versions  []struct {
+					Protocol string `json:"protocol"`
+					Accepted bool   `json:"accepted"`
+					Cipher   string `json:"cipher"`
+					Error    string `json:"error"`
+				} `json:"versions"`
+				Ciphers     []map[string]string `json:"ciphers"`
+				Certificate *struct{}           `json:"certificate"`
+				ElapsedMS   *int64              `json:"elapsed_ms"`
+			} `json:"targets"`
+		}
+		if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+			t.Fatalf("bad JSON: %v\n%s", err, out.String())
+		}
+		if doc.SchemaVersion != 1 || len(doc.Targets) != len(tt.targets) {
+			t.Fatalf("schema %d, %d targets", doc.SchemaVersion, len(doc.Targets))
+		}
+		for i, jt := range doc.Targets {
+			if jt.Target != tt.targets[i] || jt.ElapsedMS == nil || jt.Ciphers == nil {
+				t.Errorf("target %d: %+v", i, jt)
+			}
+			if jt.Target == legacy {
+				if len(jt.Versions) != 6 || jt.Versions[2].Protocol != "TLSv1.0" || !jt.Versions[2].Accepted || jt.Versions[0].Protocol != "SSLv2" {
+					t.Errorf("legacy versions %+v", jt.Versions)
+				}
+			}
+		}
+	}
+}
+
+func TestWriteText(t *testing.T) {
+	tg, _ := ParseTarget("127.0.0.1:25")
+	tg.StartTLS = "smtp"
+	res := platformtest.Accepting("127.0.0.1:25", platform.VersionTLS11, platform.VersionTLS12)
+	res.Ciphers = []platform.CipherResult{{Version: platform.VersionTLS12, Name: "TLS_DH_anon_WITH_AES_128_CBC_SHA", Grade: "insecure", Reason: "anonymous key exchange"}}
+	var b bytes.Buffer
+	if err := WriteText(&b, []Outcome{Judge(tg, res, audit.TLS12)}, audit.TLS12); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"STARTTLS smtp", "TLSv1.1  ACCEPTED", "SSLv3    refused", "TLS_DH_anon_WITH_AES_128_CBC_SHA  insecure: anonymous key exchange", "FAIL: accepts TLSv1.1"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, b.String())
+		}
+	}
+}
