@@ -14,7 +14,7 @@ import (
 )
 
 func TestLockExcludesAndNamesHolder(t *testing.T) {
-	p := filepath.Join(t.TempDir(), ".lock")
+	p := filepath.Join(tempDir(t), ".lock")
 	ctx := context.Background()
 	l1, err := platform.Lock(ctx, p, 0)
 	if err != nil {
@@ -49,7 +49,7 @@ func TestLockExcludesAndNamesHolder(t *testing.T) {
 }
 
 func TestLockCancelled(t *testing.T) {
-	p := filepath.Join(t.TempDir(), ".lock")
+	p := filepath.Join(tempDir(t), ".lock")
 	l, err := platform.Lock(context.Background(), p, 0)
 	if err != nil {
 		t.Fatal(err)
