@@ -1,0 +1,239 @@
+package nginx
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tlsfloor/tlsfloor/audit"
+	"github.com/tlsfloor/tlsfloor/platform"
+)
+
+// stockDirective is an ssl_protocols line read straight from a config
+// file, independently of crossplane.
+type stockDirective struct {
+	line   int
+	tokens []string
+}
+
+var reStockProtocols = regexp.MustCompile(`^\s*ssl_protocols\s+([^;]+);`)
+
+func grepProtocols(t *testing.T, path string) []stockDirective {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []stockDirective
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		if m := reStockProtocols.FindStringSubmatch(sc.Text()); m != nil {
+			out = append(out, stockDirective{line: n, tokens: strings.Fields(m[1])})
+		}
+	}
+	return out
+}
+
+// TestRealNginxStock audits the installed nginx (Debian's package and its
+// stock /etc/nginx) end to end: nginx -V through the real runner, the real
+// file system, the linked OpenSSL. The expected findings come from reading
+// the stock nginx.conf here with a plain line scan.
+func TestRealNginxStock(t *testing.T) {
+	bin := requireTool(t, "nginx")
+	const stock = "/etc/nginx/nginx.conf"
+	if _, err := os.Stat(stock); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("nginx is installed but %s is missing under CI=true: %v", stock, err)
+		}
+		t.Skipf("no stock config: %v", err)
+	}
+	out, _ := exec.Command(bin, "-v").CombinedOutput()
+	m := regexp.MustCompile(`nginx/(\d+\.\d+\.\d+)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("nginx -v printed %q", out)
+	}
+	wantVersion := string(m[1])
+
+	env := &audit.Env{
+		FS: platform.NewOSFS("/"), Runner: platform.ExecRunner{Timeout: 20 * time.Second},
+		Getenv: os.Getenv, Now: time.Now, Policy: audit.DefaultPolicy(),
+		Options: audit.Options{NginxBin: bin},
+	}
+	a, err := Analyze(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Found || a.Main != stock || a.Version.String() != wantVersion || a.VersionAssumed {
+		t.Fatalf("found %v main %q version %v (want %s from nginx -v)", a.Found, a.Main, a.Version, wantVersion)
+	}
+	if !a.Library.Known() {
+		t.Errorf("library unknown; notes %q", a.Component.Notes)
+	}
+
+	// Every ssl_protocols line of nginx.conf that enables legacy
+	// protocols gives one legacy-protocol-enabled finding at that line.
+	want := map[int]audit.ProtocolSet{}
+	for _, d := range grepProtocols(t, stock) {
+		var s audit.ProtocolSet
+		for _, tok := range d.tokens {
+			p, ok := nginxToken(tok)
+			if !ok {
+				t.Fatalf("%s:%d: token %q", stock, d.line, tok)
+			}
+			s = s.With(p)
+		}
+		if l := s.Below(audit.TLS12); !l.Empty() {
+			want[d.line] = l
+		}
+	}
+	got := map[int]audit.ProtocolSet{}
+	for _, f := range a.Findings {
+		if f.ID == audit.RuleLegacyEnabled && f.File == stock {
+			got[f.Line] = f.Protocols
+			// OpenSSL 3 refuses TLS 1.0/1.1 unless a cipher string says
+			// @SECLEVEL=0; the stock config has none.
+			if a.Library.SecurityLevelBlocksLegacy() && f.Severity != audit.Medium {
+				t.Errorf("%s:%d severity %v with %s, want medium", f.File, f.Line, f.Severity, a.Library)
+			}
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("legacy-protocol-enabled in %s: got %v, want %v (from the file)", stock, got, want)
+	}
+	t.Logf("nginx %s, %s, %d files, %d TLS contexts, findings: %v", a.Version, a.Library, len(a.Files), len(a.Servers), summary(a.Findings))
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestRealSNICaveat checks the default-server rule against a real nginx:
+// two servers on one 127.0.0.1 port, the default allowing only TLS 1.2,
+// the other only TLS 1.3. The audit says the second server's directive has
+// no effect and its effective set is TLS 1.2 (nginx < 1.29.2); a real
+// handshake with SNI for the second server must agree.
+func TestRealSNICaveat(t *testing.T) {
+	bin := requireTool(t, "nginx")
+	osl := requireTool(t, "openssl")
+	dir := t.TempDir()
+	port := freePort(t)
+	run := func(name string, args ...string) {
+		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+		}
+	}
+	run(osl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=a.test",
+		"-keyout", filepath.Join(dir, "key.pem"), "-out", filepath.Join(dir, "cert.pem"))
+	confPath := filepath.Join(dir, "nginx.conf")
+	conf := fmt.Sprintf(`pid %[1]s/nginx.pid;
+error_log %[1]s/error.log;
+worker_processes 1;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    ssl_certificate %[1]s/cert.pem;
+    ssl_certificate_key %[1]s/key.pem;
+    server {
+        listen 127.0.0.1:%[2]d ssl default_server;
+        server_name a.test;
+        ssl_protocols TLSv1.2;
+        return 200 "a\n";
+    }
+    server {
+        listen 127.0.0.1:%[2]d ssl;
+        server_name b.test;
+        ssl_protocols TLSv1.3;
+        return 200 "b\n";
+    }
+}
+`, dir, port)
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	env := &audit.Env{
+		FS: platform.NewOSFS("/"), Runner: platform.ExecRunner{Timeout: 20 * time.Second},
+		Getenv: os.Getenv, Now: time.Now, Policy: audit.DefaultPolicy(),
+		Options: audit.Options{NginxBin: bin, NginxConf: confPath},
+	}
+	a, err := Analyze(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.SNIPerServer {
+		t.Skipf("nginx %s with %s selects protocols per server; this test pins the older behaviour", a.Version, a.Library)
+	}
+	if len(a.Servers) != 2 || a.Servers[1].Effective != audit.Set(audit.TLS12) {
+		t.Fatalf("servers %+v", a.Servers)
+	}
+	noEffect := false
+	for _, f := range a.Findings {
+		if f.ID == audit.RuleDirectiveNoEffect && f.Line == 23 {
+			noEffect = true
+		}
+	}
+	if !noEffect {
+		t.Errorf("no directive-no-effect at nginx.conf:23: %v", summary(a.Findings))
+	}
+
+	cmd := exec.Command(bin, "-c", confPath, "-p", dir, "-g", "daemon off;")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for i := 0; ; i++ {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if i == 100 {
+			t.Fatalf("nginx did not listen on %s: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	handshake := func(flag string) bool {
+		c := exec.Command(osl, "s_client", "-connect", addr, "-servername", "b.test", flag)
+		c.Stdin = strings.NewReader("")
+		out, _ := c.CombinedOutput()
+		return regexp.MustCompile(`Protocol\s*:\s*TLSv1\.[23]|New, TLSv1\.[23]`).Match(out) && !strings.Contains(string(out), "alert")
+	}
+	// What the audit reported must be what b.test really negotiates.
+	for _, p := range []audit.Protocol{audit.TLS12, audit.TLS13} {
+		flag := map[audit.Protocol]string{audit.TLS12: "-tls1_2", audit.TLS13: "-tls1_3"}[p]
+		if got, want := handshake(flag), a.Servers[1].Effective.Has(p); got != want {
+			t.Errorf("SNI b.test %s handshake: got %v, audit's effective set %v says %v", p, got, a.Servers[1].Effective, want)
+		}
+	}
+}
