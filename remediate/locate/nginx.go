@@ -14,8 +14,11 @@ type NginxDirective struct {
 	// Comments are the comment tokens between the name and the terminator
 	// (crossplane drops them from Args).
 	Comments []Token
-	// Term is the terminating ";" or "{".
+	// Term is the terminating ";" or "{" (or "}", which crossplane also
+	// accepts; nginx would refuse the directive).
 	Term Token
+	// Depth is the number of enclosing blocks in this file.
+	Depth int
 }
 
 // Line is the line on which the directive's name starts, as crossplane
@@ -70,7 +73,7 @@ func LexNginx(src []byte) (*NginxFile, error) {
 			i++
 			continue
 		}
-		d := NginxDirective{Name: t.Token}
+		d := NginxDirective{Name: t.Token, Depth: len(open)}
 		i++
 		for ; i < len(toks); i++ {
 			a := toks[i]
