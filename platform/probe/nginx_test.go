@@ -1,0 +1,298 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/xml"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tlsfloor/tlsfloor/platform"
+)
+
+// freePort asks the kernel for an unused loopback port. Another process
+// could take it before the server binds it; on a test machine that is rare
+// and shows up as a failure to start, not as a wrong verdict.
+func freePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// nginxServers are the four fixtures of reference/probe.md §0.
+type nginxServers struct {
+	legacy, modern, claims10, sha1 string
+}
+
+// startNginx runs Debian's nginx as a private instance (own config, pid,
+// logs and temp paths in a temp dir, in the foreground) with four TLS
+// servers on loopback ports chosen now.
+func startNginx(t testing.TB) nginxServers {
+	t.Helper()
+	bin := needTool(t, "nginx")
+	openssl := needTool(t, "openssl")
+	dir := t.TempDir()
+	cert, key := writeCert(t, dir, false)
+	dh := filepath.Join(dir, "dhparam.pem")
+	// A named FFDHE group costs no prime search; it makes DHE suites live.
+	if out, err := exec.Command(openssl, "genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048", "-out", dh).CombinedOutput(); err != nil {
+		t.Fatalf("dhparam: %v\n%s", err, out)
+	}
+	s := nginxServers{
+		legacy: "127.0.0.1:" + freePort(t), modern: "127.0.0.1:" + freePort(t),
+		claims10: "127.0.0.1:" + freePort(t), sha1: "127.0.0.1:" + freePort(t),
+	}
+	user := ""
+	if os.Geteuid() == 0 {
+		user = "user root;" // workers would switch to nobody and lose the temp dir
+	}
+	server := func(addr, directives string) string {
+		return fmt.Sprintf(`
+    server {
+        listen %s ssl;
+        ssl_certificate %s;
+        ssl_certificate_key %s;
+        %s
+        return 200 "ok\n";
+    }`, addr, cert, key, directives)
+	}
+	conf := fmt.Sprintf(`%s
+daemon off;
+worker_processes 2;
+pid %[2]s/nginx.pid;
+error_log %[2]s/error.log;
+events { worker_connections 512; }
+http {
+    access_log off;
+    client_body_temp_path %[2]s/body;
+    proxy_temp_path %[2]s/proxy;
+    fastcgi_temp_path %[2]s/fastcgi;
+    uwsgi_temp_path %[2]s/uwsgi;
+    scgi_temp_path %[2]s/scgi;
+%s%s%s%s
+}
+`, user, dir,
+		server(s.legacy, "ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3; ssl_ciphers 'DEFAULT:@SECLEVEL=0'; ssl_dhparam "+dh+";"),
+		server(s.modern, "ssl_protocols TLSv1.2 TLSv1.3;"),
+		server(s.claims10, "ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;"),
+		server(s.sha1, "ssl_protocols TLSv1.2; ssl_ciphers 'ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0'; ssl_conf_command SignatureAlgorithms RSA+SHA1;"),
+	)
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-p", dir, "-c", confPath, "-e", filepath.Join(dir, "error.log"))
+	out, err := os.Create(filepath.Join(dir, "stderr.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt) // SIGINT: fast shutdown of master and workers
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		_ = out.Close()
+	})
+	for _, a := range []string{s.legacy, s.modern, s.claims10, s.sha1} {
+		waitListening(t, a, filepath.Join(dir, "error.log"))
+	}
+	return s
+}
+
+func waitListening(t testing.TB, addr, log string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			_ = c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b, _ := os.ReadFile(log)
+	t.Fatalf("nothing listens on %s:\n%s", addr, b)
+}
+
+var versionFlags = map[platform.TLSVersion]string{
+	platform.VersionTLS10: "-tls1", platform.VersionTLS11: "-tls1_1",
+	platform.VersionTLS12: "-tls1_2", platform.VersionTLS13: "-tls1_3",
+}
+
+func TestNginx(t *testing.T) {
+	s := startNginx(t)
+	v10, v11, v12, v13 := platform.VersionTLS10, platform.VersionTLS11, platform.VersionTLS12, platform.VersionTLS13
+	tests := []struct {
+		name string
+		addr string
+		want []platform.TLSVersion
+	}{
+		{"legacy with SECLEVEL=0", s.legacy, []platform.TLSVersion{v10, v11, v12, v13}},
+		{"modern", s.modern, []platform.TLSVersion{v12, v13}},
+		// The config says TLSv1 and TLSv1.1, but OpenSSL 3 at security
+		// level 1 refuses them: the live answer must say refused.
+		{"config claims TLS 1.0", s.claims10, []platform.TLSVersion{v12, v13}},
+		{"SHA-1 signer", s.sha1, []platform.TLSVersion{v12}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := probeOK(t, platform.ProbeRequest{Address: tt.addr, Ciphers: true, Certificate: true})
+			if res.Error != "" {
+				t.Fatal(res.Error)
+			}
+			if got := res.Accepted(); !slices.Equal(got, tt.want) {
+				t.Errorf("accepted %v, want %v", got, tt.want)
+			}
+			// The independent check: openssl s_client at SECLEVEL=0.
+			for v, flag := range versionFlags {
+				want, _ := sClientAccepts(t, tt.addr, flag)
+				if got := slices.Contains(res.Accepted(), v); got != want {
+					t.Errorf("%s: probe %v, s_client %v", v, got, want)
+				}
+			}
+			if res.Certificate == nil || !strings.HasPrefix(res.Certificate.Subject, "CN=localhost") {
+				t.Errorf("certificate %+v", res.Certificate)
+			}
+		})
+	}
+	t.Run("SHA-1 signer is invisible to crypto/tls", func(t *testing.T) {
+		// Why the fixture matters: Go (tlssha1=0 by default since 1.25)
+		// refuses the SHA-1 ServerKeyExchange signature, so a crypto/tls
+		// prober would call TLS 1.2 refused; our raw probe above says
+		// accepted because it never checks the signature.
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", s.sha1, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12})
+		if err == nil {
+			_ = c.Close()
+			t.Skip("this Go accepts SHA-1 signatures (GODEBUG tlssha1=1?)")
+		}
+		res := probeOK(t, platform.ProbeRequest{Address: s.sha1, Ciphers: true})
+		var names []string
+		for _, c := range res.Ciphers {
+			names = append(names, c.Name)
+		}
+		if !slices.Equal(names, []string{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}) {
+			t.Errorf("SHA-1 server suites %v", names)
+		}
+	})
+}
+
+// nmapRun is the part of nmap's XML that ssl-enum-ciphers fills.
+type nmapRun struct {
+	Hosts []struct {
+		Ports []struct {
+			Scripts []struct {
+				ID     string      `xml:"id,attr"`
+				Tables []nmapTable `xml:"table"`
+			} `xml:"script"`
+		} `xml:"ports>port"`
+	} `xml:"host"`
+}
+
+type nmapTable struct {
+	Key    string      `xml:"key,attr"`
+	Tables []nmapTable `xml:"table"`
+	Elems  []struct {
+		Key   string `xml:"key,attr"`
+		Value string `xml:",chardata"`
+	} `xml:"elem"`
+}
+
+// nmapCiphers runs nmap's ssl-enum-ciphers (no DNS: -n; connect scan:
+// -sT) and returns protocol -> accepted suite names, in IANA spelling.
+func nmapCiphers(t testing.TB, addr string) map[string][]string {
+	t.Helper()
+	nmap := needTool(t, "nmap")
+	host, port, _ := net.SplitHostPort(addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, nmap, "-n", "-Pn", "-sT", "-p", port, "--script", "ssl-enum-ciphers", "-oX", "-", host).Output()
+	if err != nil {
+		t.Fatalf("nmap: %v", err)
+	}
+	var run nmapRun
+	if err := xml.Unmarshal(out, &run); err != nil {
+		t.Fatalf("nmap XML: %v", err)
+	}
+	got := map[string][]string{}
+	for _, h := range run.Hosts {
+		for _, p := range h.Ports {
+			for _, sc := range p.Scripts {
+				if sc.ID != "ssl-enum-ciphers" {
+					continue
+				}
+				for _, proto := range sc.Tables {
+					for _, sub := range proto.Tables {
+						if sub.Key != "ciphers" {
+							continue
+						}
+						for _, c := range sub.Tables {
+							for _, e := range c.Elems {
+								if e.Key == "name" {
+									// nmap 7.93 spells TLS 1.3 suites TLS_AKE_WITH_...
+									got[proto.Key] = append(got[proto.Key], strings.Replace(e.Value, "TLS_AKE_WITH_", "TLS_", 1))
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return got
+}
+
+// TestNginxCiphersMatchNmap compares our full cipher enumeration with
+// nmap's ssl-enum-ciphers against the same servers, per protocol.
+func TestNginxCiphersMatchNmap(t *testing.T) {
+	needTool(t, "nmap")
+	s := startNginx(t)
+	for _, addr := range []string{s.legacy, s.modern} {
+		want := nmapCiphers(t, addr)
+		res := probeOK(t, platform.ProbeRequest{Address: addr, Ciphers: true})
+		got := map[string][]string{}
+		for _, c := range res.Ciphers {
+			got[c.Version.String()] = append(got[c.Version.String()], c.Name)
+		}
+		// nmap says TLSv1.0 for TLS 1.0.
+		if len(want) == 0 {
+			t.Fatalf("%s: nmap found no ciphers", addr)
+		}
+		for proto, names := range want {
+			g := slices.Clone(got[proto])
+			slices.Sort(g)
+			slices.Sort(names)
+			if !slices.Equal(g, names) {
+				t.Errorf("%s %s:\n ours %v\n nmap %v", addr, proto, g, names)
+			}
+		}
+		for proto := range got {
+			if _, ok := want[proto]; !ok {
+				t.Errorf("%s: we list %s suites, nmap none", addr, proto)
+			}
+		}
+		n := 0
+		for _, v := range want {
+			n += len(v)
+		}
+		t.Logf("%s: %d accepted suite/version pairs, same as nmap", addr, n)
+	}
+}
