@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -113,5 +115,23 @@ func TestApplyRefusesBadPlans(t *testing.T) {
 			}
 			tr.assertOriginal(t)
 		})
+	}
+}
+
+func TestApplyRefusesBackupDirInConfigTree(t *testing.T) {
+	tr := newTree(t, 2)
+	for _, dir := range []string{"etc/nginx/backups", "etc/nginx", "etc/nginx/sites-available/x"} {
+		_, err := Apply(context.Background(), Deps{FS: tr.fs, Runner: okRunner()}, tr.plan(t), Options{BackupDir: filepath.Join(tr.root, dir)})
+		if err == nil || !strings.Contains(err.Error(), "inside the config tree") {
+			t.Errorf("%s: err = %v", dir, err)
+		}
+		if _, err := os.Stat(filepath.Join(tr.root, dir, LockName)); err == nil {
+			t.Errorf("%s: lock file created in the config tree", dir)
+		}
+	}
+	tr.assertOriginal(t)
+	// A sibling of the config tree is fine.
+	if _, err := Apply(context.Background(), Deps{FS: tr.fs, Runner: okRunner()}, tr.plan(t), Options{BackupDir: filepath.Join(tr.root, "var/lib/tlsfloor/backups")}); err != nil {
+		t.Fatal(err)
 	}
 }

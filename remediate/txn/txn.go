@@ -18,6 +18,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -218,6 +219,9 @@ func Apply(ctx context.Context, deps Deps, plan *remediate.Plan, opt Options) (*
 	if len(changes) == 0 {
 		return res, nil
 	}
+	if err := outsideConfigTree(deps.FS, opt.BackupDir, plan); err != nil {
+		return res, err
+	}
 	if err := ensureBackupDir(opt.BackupDir); err != nil {
 		return res, err
 	}
@@ -300,6 +304,50 @@ func describePath(r FileRecord) string {
 	}
 	return r.Path
 }
+
+// outsideConfigTree refuses a backup directory inside a directory that
+// holds a planned file or a server's main config: an nginx `include` or
+// Apache `IncludeOptional` glob there could load the backup. It needs a
+// writer that can map host paths to local ones (platform.OSWriter does).
+func outsideConfigTree(fsys platform.Writer, backupDir string, plan *remediate.Plan) error {
+	mapper, ok := fsys.(interface{ Real(string) string })
+	if !ok {
+		return nil
+	}
+	backup, err := filepath.Abs(backupDir)
+	if err != nil {
+		return fmt.Errorf("backup directory: %w", err)
+	}
+	var dirs []string
+	for _, f := range plan.Files {
+		dirs = append(dirs, hostDir(f.Path))
+		if f.RealPath != "" {
+			dirs = append(dirs, hostDir(f.RealPath))
+		}
+	}
+	for _, s := range plan.Servers {
+		if s.Main != "" {
+			dirs = append(dirs, hostDir(s.Main))
+		}
+	}
+	for _, d := range dirs {
+		if d == "/" || d == "." {
+			// A config file directly in / says nothing about a tree.
+			continue
+		}
+		local := mapper.Real(d)
+		if r, err := filepath.EvalSymlinks(local); err == nil {
+			local = r
+		}
+		rel, err := filepath.Rel(local, backup)
+		if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return fmt.Errorf("backup directory %s is inside the config tree %s, where an include could load it: choose another --backup-dir", backupDir, d)
+		}
+	}
+	return nil
+}
+
+func hostDir(p string) string { return path.Dir(filepath.ToSlash(p)) }
 
 // ensureBackupDir creates the backup directory 0700. An existing one is
 // left as the admin made it.
