@@ -38,7 +38,7 @@ type tctx struct {
 	from      *audit.Location
 	src       audit.Source
 	ciphers   []string
-	reachedBy map[int]bool
+	reachedBy []int // indexes of directives whose set reaches it
 }
 
 func (e *evaluator) configuredFor(c chain, module string) configured {
@@ -165,10 +165,7 @@ func (e *evaluator) servers2() {
 			Effective: cf.set, EffectiveSource: cf.src, EffectiveFrom: cf.from, Directives: cf.own,
 			Ciphers: ciphersFor(s.chain, dSSLProtocols),
 		}
-		reached := map[int]bool{}
-		for _, i := range cf.dirs {
-			reached[i] = true
-		}
+		reached := append([]int(nil), cf.dirs...)
 		for _, g := range mine {
 			if g.def == s {
 				sv.Default = true
@@ -190,9 +187,7 @@ func (e *evaluator) servers2() {
 				dc := conf[decider]
 				dl := decider.loc
 				sv.Effective, sv.EffectiveSource, sv.EffectiveFrom, sv.DecidedBy = eff, dc.src, dc.from, &dl
-				for _, i := range dc.dirs {
-					reached[i] = true
-				}
+				reached = append(reached, dc.dirs...)
 				sv.Notes = append(sv.Notes, fmt.Sprintf("not the default server for %s: before nginx 1.29.2 (or with OpenSSL < 1.1.1) the default server at %s decides the protocols",
 					strings.Join(addrs, " "), fmtLoc(dl)))
 			}
@@ -229,10 +224,7 @@ func (e *evaluator) servers2() {
 		e.a.Listeners = append(e.a.Listeners, l)
 	}
 	for _, p := range e.proxies {
-		reached := map[int]bool{}
-		for _, i := range p.Directives {
-			reached[i] = true
-		}
+		reached := p.Directives
 		hs, notes := applyConfCommands(p.Protocols, p.chain.confCmds(confCommandDirective[p.Directive]))
 		p.Notes = append(p.Notes, notes...)
 		kind := "proxy"
@@ -315,59 +307,63 @@ func (e *evaluator) legacyNames(s audit.ProtocolSet) string { return strings.Joi
 func (e *evaluator) findings() {
 	a := e.a
 	var out []audit.Finding
-	mark := func(k dirKey, id audit.RuleID) {
-		for i := range a.Directives {
-			if e.key(i) == k {
-				a.Directives[i].Findings = append(a.Directives[i].Findings, id)
+	// Index the directives once: occurrences per directive (a snippet
+	// included twice is one directive), occurrences per location, and the
+	// contexts each directive reaches, in context order.
+	occ := map[dirKey][]int{}
+	var keys []dirKey
+	byLoc := map[audit.Location][]int{}
+	for i, d := range a.Directives {
+		k := e.key(i)
+		if _, ok := occ[k]; !ok {
+			keys = append(keys, k)
+		}
+		occ[k] = append(occ[k], i)
+		l := audit.Location{File: d.File, Line: d.Line}
+		byLoc[l] = append(byLoc[l], i)
+	}
+	reach := map[dirKey][]*tctx{}
+	for _, c := range e.ctxs {
+		for _, i := range c.reachedBy {
+			k := e.key(i)
+			if r := reach[k]; len(r) == 0 || r[len(r)-1] != c {
+				reach[k] = append(r, c)
 			}
 		}
 	}
-
+	mark := func(k dirKey, id audit.RuleID) {
+		for _, i := range occ[k] {
+			a.Directives[i].Findings = append(a.Directives[i].Findings, id)
+		}
+	}
 	// markLoc marks every directive at a deciding location (the first of
 	// the OR-ed lines of a level).
 	markLoc := func(l audit.Location, id audit.RuleID) {
-		for i := range a.Directives {
-			if a.Directives[i].File == l.File && a.Directives[i].Line == l.Line {
-				a.Directives[i].Findings = append(a.Directives[i].Findings, id)
-			}
+		for _, i := range byLoc[l] {
+			a.Directives[i].Findings = append(a.Directives[i].Findings, id)
 		}
 	}
 
 	// legacy-protocol-enabled: one per directive.
-	done := map[dirKey]bool{}
-	for i, d := range a.Directives {
-		k := e.key(i)
-		if done[k] {
-			continue
-		}
-		done[k] = true
+	for _, k := range keys {
+		d := a.Directives[occ[k][0]]
 		legacy := d.Protocols.Below(e.min)
 		if legacy.Empty() {
 			continue
 		}
-		occ := map[int]bool{}
 		var ciphers [][]string
-		for j := range a.Directives {
-			if e.key(j) == k {
-				occ[j] = true
-				ciphers = append(ciphers, e.dirCiphers[j])
-			}
-		}
 		var affects []audit.Affect
 		var hs []audit.ProtocolSet
-		var ctxCiphers [][]string
-		for _, c := range e.ctxs {
-			for j := range occ {
-				if c.reachedBy[j] {
-					affects = append(affects, c.affect)
-					hs = append(hs, c.handshake)
-					ctxCiphers = append(ctxCiphers, c.ciphers)
-					break
-				}
+		if ctxs := reach[k]; len(ctxs) > 0 {
+			for _, c := range ctxs {
+				affects = append(affects, c.affect)
+				hs = append(hs, c.handshake)
+				ciphers = append(ciphers, c.ciphers)
 			}
-		}
-		if len(affects) > 0 {
-			ciphers = ctxCiphers
+		} else {
+			for _, j := range occ[k] {
+				ciphers = append(ciphers, e.dirCiphers[j])
+			}
 		}
 		sev, why := e.severity(legacy, ciphers, hs)
 		msg := fmt.Sprintf("%s enables %s", d.Name, e.legacyNames(legacy))
@@ -504,14 +500,9 @@ func (e *evaluator) findings() {
 	a.Findings = out
 }
 
-func (e *evaluator) serverAffect(i int) audit.Affect {
-	for _, c := range e.ctxs {
-		if c.report.File == e.a.Servers[i].File && c.report.Line == e.a.Servers[i].Line {
-			return c.affect
-		}
-	}
-	return audit.Affect{File: e.a.Servers[i].File, Line: e.a.Servers[i].Line}
-}
+// serverAffect is the affect entry of a.Servers[i]; server contexts come
+// first in e.ctxs, in the same order.
+func (e *evaluator) serverAffect(i int) audit.Affect { return e.ctxs[i].affect }
 
 func protoDirectiveFor(kind string) string {
 	switch kind {
