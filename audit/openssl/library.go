@@ -43,10 +43,12 @@ var ErrNotFound = errors.New("library not found")
 // does not match: it is not OpenSSL.
 var reSONAME = regexp.MustCompile(`^lib(ssl|crypto)\.so\.(\d+(?:\.\d+)*)$`)
 
-// reVersionText finds version strings inside a library or binary. The
-// run-time text of OpenSSL and LibreSSL is "OpenSSL 3.0.22 25 Aug 2026",
-// "LibreSSL 3.8.2"; BoringSSL and AWS-LC say "(compatible; BoringSSL)".
-var reVersionText = regexp.MustCompile(`(?:OpenSSL|LibreSSL) \d{1,4}\.\d{1,4}\.\d{1,4}[a-z]{0,2}[ -][^\x00\n]{0,60}|(?:OpenSSL|LibreSSL) \d{1,4}\.\d{1,4}\.\d{1,4}[a-z]{0,2}\x00|\(compatible; (?:BoringSSL|AWS-LC[^)\x00]{0,30})\)`)
+// reVersionText checks a candidate version string found inside a library
+// or binary. The run-time text of OpenSSL and LibreSSL is
+// "OpenSSL 3.0.22 25 Aug 2026", "LibreSSL 3.8.2"; a version must end in a
+// blank, a dash or the string's end, so build paths such as
+// "openssl-1.1.1w/crypto" do not count.
+var reVersionText = regexp.MustCompile(`^(?:OpenSSL|LibreSSL) \d{1,4}\.\d{1,4}\.\d{1,4}[a-z]{0,2}(?:[ -]|$)`)
 
 // LinkedLibrary finds the TLS library that binary links: DT_NEEDED resolved
 // as ld.so does (DT_RPATH, LD_LIBRARY_PATH, DT_RUNPATH, ld.so.cache, default
@@ -109,7 +111,7 @@ func LinkedLibrary(fsys platform.FS, binary string, getenv func(string) string) 
 	if libPath == "" {
 		return Library{}, fmt.Errorf("openssl: %s needs %s: %w (searched %s)", binary, lib.SONAME, ErrNotFound, strings.Join(r.searched, ", "))
 	}
-	libELF, err := openELF(fsys, libPath)
+	libELF, err := r.open(libPath)
 	if err != nil {
 		return Library{}, fmt.Errorf("openssl: %w", err)
 	}
@@ -148,14 +150,51 @@ func openELF(fsys platform.FS, name string) (*elfFile, error) {
 }
 
 // findVersionText returns the first TLS library version string in data.
+// It looks for literal markers with bytes.Index and checks only a short
+// window after each: a regexp over a 5 MB libcrypto takes a third of a second.
 func findVersionText(data []byte) (Version, bool) {
-	for _, m := range reVersionText.FindAll(data, -1) {
-		if v, err := Parse(string(bytes.TrimRight(m, "\x00"))); err == nil {
+	// BoringSSL and AWS-LC say "OpenSSL 1.1.1 (compatible; BoringSSL)"; an
+	// OpenSSL build never contains that marker.
+	if i := bytes.Index(data, []byte("(compatible; ")); i >= 0 {
+		if v, err := Parse(string(window(data, i, 60))); err == nil && v.Flavor != FlavorOpenSSL {
+			return v, true
+		}
+	}
+	marker := []byte("SSL ")
+	for off := 0; ; {
+		i := bytes.Index(data[off:], marker)
+		if i < 0 {
+			return Version{}, false
+		}
+		i += off
+		off = i + len(marker)
+		var start int
+		switch {
+		case i >= 4 && string(data[i-4:i]) == "Open":
+			start = i - 4
+		case i >= 5 && string(data[i-5:i]) == "Libre":
+			start = i - 5
+		default:
+			continue
+		}
+		w := window(data, start, 80)
+		if !reVersionText.Match(w) {
+			continue
+		}
+		if v, err := Parse(string(w)); err == nil {
 			v.Raw = strings.TrimSpace(v.Raw)
 			return v, true
 		}
 	}
-	return Version{}, false
+}
+
+// window returns up to n bytes of data from i, cut at a NUL or newline.
+func window(data []byte, i, n int) []byte {
+	w := data[i:min(len(data), i+n)]
+	if j := bytes.IndexAny(w, "\x00\n"); j >= 0 {
+		w = w[:j]
+	}
+	return w
 }
 
 // resolver searches for a SONAME the way glibc's ld.so does for the
@@ -165,6 +204,8 @@ type resolver struct {
 	bin           *elfFile
 	ldLibraryPath string
 	searched      []string
+
+	opened      map[string]*elfFile // files already read, so libcrypto is read once
 
 	cacheLoaded bool
 	cache       map[string][]string // SONAME -> paths, in cache order
@@ -247,11 +288,26 @@ func (r *resolver) usable(p string) bool {
 	if _, err := r.fsys.Stat(p); err != nil {
 		return false
 	}
-	f, err := openELF(r.fsys, p)
+	f, err := r.open(p)
 	if err != nil {
 		return false
 	}
 	return f.file.Class == r.bin.file.Class && f.file.Machine == r.bin.file.Machine
+}
+
+func (r *resolver) open(p string) (*elfFile, error) {
+	if f, ok := r.opened[p]; ok {
+		return f, nil
+	}
+	f, err := openELF(r.fsys, p)
+	if err != nil {
+		return nil, err
+	}
+	if r.opened == nil {
+		r.opened = map[string]*elfFile{}
+	}
+	r.opened[p] = f
+	return f, nil
 }
 
 func (r *resolver) loadCache() {

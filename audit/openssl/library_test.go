@@ -336,3 +336,13 @@ func TestFindVersionText(t *testing.T) {
 		t.Error("found a version in text without one")
 	}
 }
+
+func BenchmarkLinkedLibrary(b *testing.B) {
+	bin := need(b, "/usr/sbin/nginx")
+	fsys := platform.NewOSFS("")
+	for b.Loop() {
+		if _, err := LinkedLibrary(fsys, bin, noEnv); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
