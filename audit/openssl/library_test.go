@@ -337,8 +337,14 @@ func TestFindVersionText(t *testing.T) {
 	}
 }
 
+// BenchmarkLinkedLibrary times the whole lookup for nginx, or for the binary
+// named by TLSFLOOR_BENCH_BINARY (testdata/bench/linked.sh sets it).
 func BenchmarkLinkedLibrary(b *testing.B) {
-	bin := need(b, "/usr/sbin/nginx")
+	bin := os.Getenv("TLSFLOOR_BENCH_BINARY")
+	if bin == "" {
+		bin = "/usr/sbin/nginx"
+	}
+	need(b, bin)
 	fsys := platform.NewOSFS("")
 	for b.Loop() {
 		if _, err := LinkedLibrary(fsys, bin, noEnv); err != nil {
