@@ -205,7 +205,7 @@ type resolver struct {
 	ldLibraryPath string
 	searched      []string
 
-	opened      map[string]*elfFile // files already read, so libcrypto is read once
+	opened map[string]*elfFile // files already read, so libcrypto is read once
 
 	cacheLoaded bool
 	cache       map[string][]string // SONAME -> paths, in cache order
