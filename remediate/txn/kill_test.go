@@ -26,6 +26,7 @@ const (
 	envKillAt     = "TLSFLOOR_TXN_KILL_AT"     // step number to die at; 0 = never
 	envKillRoot   = "TLSFLOOR_TXN_KILL_ROOT"
 	envKillBackup = "TLSFLOOR_TXN_KILL_BACKUP"
+	envKillMode   = "TLSFLOOR_TXN_KILL_MODE" // "apply" (default) or "rollback"
 )
 
 const killFiles = 6
@@ -41,7 +42,6 @@ func TestKillHelperProcess(t *testing.T) {
 	tr := &tree{root: os.Getenv(envKillRoot), backup: os.Getenv(envKillBackup)}
 	tr.fs = platform.NewOSWriter(tr.root)
 	tr.files = killTreeFiles()
-	p := tr.plan(t)
 	step := 0
 	tick := func(what string) {
 		step++
@@ -52,7 +52,15 @@ func TestKillHelperProcess(t *testing.T) {
 		}
 	}
 	tr.fs.Hook = func(s platform.AtomicStep, name string) error { tick(string(s) + " " + name); return nil }
-	_, err := Apply(context.Background(), Deps{FS: tr.fs, Runner: okRunner(), Services: &platformtest.Services{}}, p, Options{
+	if os.Getenv(envKillMode) == "rollback" {
+		_, err := Rollback(context.Background(), Deps{FS: tr.fs}, RollbackOptions{BackupDir: tr.backup, Last: true, LockWait: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("STEPS=%d\n", step)
+		return
+	}
+	_, err := Apply(context.Background(), Deps{FS: tr.fs, Runner: okRunner(), Services: &platformtest.Services{}}, tr.plan(t), Options{
 		BackupDir: tr.backup, Reload: true, LockWait: 5 * time.Second,
 		Verify: func(context.Context) error { return nil },
 		Hook:   func(s string) error { tick(s); return nil },
@@ -71,11 +79,11 @@ func killTreeFiles() []string {
 	return files
 }
 
-func runKillChild(t *testing.T, tr *tree, killAt int) (stdout string, killed bool) {
+func runKillChild(t *testing.T, tr *tree, killAt int, mode string) (stdout string, killed bool) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKillHelperProcess$", "-test.count=1", "-test.v")
 	cmd.Env = append(os.Environ(), envKillHelper+"=1", envKillAt+"="+strconv.Itoa(killAt),
-		envKillRoot+"="+tr.root, envKillBackup+"="+tr.backup)
+		envKillRoot+"="+tr.root, envKillBackup+"="+tr.backup, envKillMode+"="+mode)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -107,7 +115,7 @@ func TestKillAtEveryStep(t *testing.T) {
 	}
 	// A run without a kill counts the steps.
 	tr := newTree(t, killFiles)
-	out, killed := runKillChild(t, tr, 0)
+	out, killed := runKillChild(t, tr, 0, "apply")
 	if killed {
 		t.Fatal("child killed without being asked")
 	}
@@ -123,7 +131,7 @@ func TestKillAtEveryStep(t *testing.T) {
 	kills := 0
 	for k := 1; k <= total; k++ {
 		tr := newTree(t, killFiles)
-		if _, killed := runKillChild(t, tr, k); !killed {
+		if _, killed := runKillChild(t, tr, k, "apply"); !killed {
 			t.Fatalf("step %d: child finished instead of dying", k)
 		}
 		kills++
@@ -200,4 +208,42 @@ func checkAfterKill(t *testing.T, k int, tr *tree) {
 			t.Errorf("step %d: rollback left temporary files %v", k, tf)
 		}
 	}
+}
+
+// TestKillRollbackAtEveryStep kills `rollback` itself at every step of
+// every restore write: each file is then its fixed or its original bytes,
+// and running rollback again finishes the job.
+func TestKillRollbackAtEveryStep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills about 40 child processes")
+	}
+	if os.Getenv(envKillHelper) == "1" {
+		t.Skip("in the helper")
+	}
+	fixedTree := func() *tree {
+		tr := newTree(t, killFiles)
+		tr.files = killTreeFiles()
+		if _, err := Apply(context.Background(), Deps{FS: tr.fs, Runner: okRunner()}, tr.plan(t), Options{BackupDir: tr.backup}); err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	tr := fixedTree()
+	out, killed := runKillChild(t, tr, 0, "rollback")
+	if killed {
+		t.Fatal("child killed without being asked")
+	}
+	var total int
+	if _, err := fmt.Sscanf(out[strings.Index(out, "STEPS="):], "STEPS=%d", &total); err != nil {
+		t.Fatalf("no step count in %q", out)
+	}
+	tr.assertOriginal(t)
+	for k := 1; k <= total; k++ {
+		tr := fixedTree()
+		if _, killed := runKillChild(t, tr, k, "rollback"); !killed {
+			t.Fatalf("step %d: child finished instead of dying", k)
+		}
+		checkAfterKill(t, k, tr)
+	}
+	t.Logf("killed rollback %d times", total)
 }
