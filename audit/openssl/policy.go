@@ -356,7 +356,7 @@ func (sp *SystemPolicy) Evaluate(h Host, floor audit.Protocol) (audit.Component,
 	// what is reachable, so the CipherString line shows the effective set.
 	for _, e := range sp.Chain {
 		c.Contexts = append(c.Contexts, audit.Context{File: e.File, Line: e.Line, Kind: "openssl.cnf", Name: e.Key + " = " + e.Value,
-			Protocols: configured, Source: audit.SourceDirective})
+			Protocols: configured, Source: source})
 	}
 	for _, e := range []*Entry{sp.Min, sp.Max, sp.Protocol} {
 		if e == nil {
