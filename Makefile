@@ -34,3 +34,9 @@ update:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x $(PKGS)
+
+# test-wine: Windows registry code against a real (Wine) registry; needs
+# wine wine64 binutils-mingw-w64-x86-64 and the kit in WINE_KIT (default
+# ../shared/wine). CI=true makes missing tools fail instead of skip.
+test-wine:
+	bash testdata/wine/e2e.sh
