@@ -241,3 +241,50 @@ func TestApplyRealNginxReloadAndVerify(t *testing.T) {
 		t.Errorf("config not restored after the automatic rollback")
 	}
 }
+
+// While a file is being replaced, its temporary twin sits next to it. The
+// real nginx, told to `include conf.d/*`, must not load it: the twin
+// defines the same upstream, which nginx would reject as a duplicate.
+func TestRealNginxIgnoresTemporaryFile(t *testing.T) {
+	s := newNginxSite(t, "TLSv1.2")
+	inc := filepath.Join(s.dir, "conf.d", "up.conf")
+	before := []byte("upstream backend_only_once { server 127.0.0.1:9; }\nproxy_ssl_protocols TLSv1 TLSv1.2;\n")
+	if err := os.WriteFile(inc, before, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fc := remediate.NewFileChange(inc, inc, before, 0o644)
+	i := bytes.Index(before, []byte("TLSv1 TLSv1.2"))
+	fc.Edits = []remediate.Edit{{Start: i, End: i + len("TLSv1 TLSv1.2"), New: "TLSv1.2 TLSv1.3"}}
+	plan := &remediate.Plan{Files: []remediate.FileChange{fc},
+		Servers: []remediate.Server{{Kind: "nginx", Main: s.conf, Binary: s.bin, TestArgv: s.testArgv()}}}
+	w := platform.NewOSWriter("")
+	runner := platform.ExecRunner{Timeout: 20 * time.Second}
+	var midTest error
+	var tempSeen bool
+	w.Hook = func(step platform.AtomicStep, name string) error {
+		if step != platform.StepRename || name != inc {
+			return nil
+		}
+		matches, _ := filepath.Glob(filepath.Join(s.dir, "conf.d", platform.TempPattern))
+		tempSeen = len(matches) == 1
+		out, err := runner.Run(context.Background(), s.testArgv())
+		if err != nil {
+			midTest = fmt.Errorf("%v: %s", err, out.Stderr)
+		}
+		return nil
+	}
+	if _, err := Apply(context.Background(), Deps{FS: w, Runner: runner}, plan, Options{BackupDir: filepath.Join(t.TempDir(), "b")}); err != nil {
+		t.Fatal(err)
+	}
+	if !tempSeen {
+		t.Fatal("no temporary file in conf.d during the write; the test proves nothing")
+	}
+	if midTest != nil {
+		t.Fatalf("nginx -t during the write failed (did it include the temporary file?): %v", midTest)
+	}
+	// Control: the same twin under a name the glob does match is loaded.
+	os.WriteFile(filepath.Join(s.dir, "conf.d", "twin.tmp"), before, 0o644)
+	if out, err := runner.Run(context.Background(), s.testArgv()); err == nil || !strings.Contains(string(out.Stderr), "duplicate upstream") {
+		t.Fatalf("control: nginx -t with a visible twin: %v %s", err, out.Stderr)
+	}
+}
