@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/tlsfloor/tlsfloor/platform"
 )
 
@@ -350,5 +352,88 @@ func BenchmarkLinkedLibrary(b *testing.B) {
 		if _, err := LinkedLibrary(fsys, bin, noEnv); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestSONAMEPattern(t *testing.T) {
+	for name, want := range map[string]bool{
+		"libssl.so.3": true, "libssl.so.1.1": true, "libssl.so.1.0.0": true, "libssl.so.10": true, "libcrypto.so.3": true,
+		"libssl3.so": false, // NSS, not OpenSSL
+		"libssl.so":  false, "libcrypto.so": false, "libsmime3.so": false, "libssl.so.3.bak": false,
+	} {
+		if got := reSONAME.MatchString(name); got != want {
+			t.Errorf("reSONAME(%s) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// buildLDCache writes a cache in glibc's formats: the new table alone, or
+// behind an old "ld.so-1.7.0" table as glibc < 2.32 wrote it.
+func buildLDCache(entries [][2]string, withOld bool) []byte {
+	var strs bytes.Buffer
+	offs := make([][2]uint32, len(entries))
+	base := uint32(ldCacheNewHeader + len(entries)*ldCacheNewEntry)
+	for i, e := range entries {
+		offs[i][0] = base + uint32(strs.Len())
+		strs.WriteString(e[0] + "\x00")
+		offs[i][1] = base + uint32(strs.Len())
+		strs.WriteString(e[1] + "\x00")
+	}
+	le := func(b *bytes.Buffer, v uint32) { b.Write([]byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)}) }
+	var nb bytes.Buffer
+	nb.WriteString(ldCacheNewMagic)
+	le(&nb, uint32(len(entries)))
+	le(&nb, uint32(strs.Len()))
+	nb.Write([]byte{2, 0, 0, 0}) // little-endian flag + padding
+	le(&nb, 0)                   // extension offset
+	nb.Write(make([]byte, 12))
+	for _, o := range offs {
+		le(&nb, 0x0303) // ELF libc6, x86-64
+		le(&nb, o[0])
+		le(&nb, o[1])
+		le(&nb, 0)
+		nb.Write(make([]byte, 8))
+	}
+	nb.Write(strs.Bytes())
+	if !withOld {
+		return nb.Bytes()
+	}
+	var ob bytes.Buffer
+	ob.WriteString(ldCacheOldMagic + "\x00")
+	le(&ob, 1)
+	ob.Write(make([]byte, ldCacheOldEntry)) // one dummy old entry
+	for ob.Len()%8 != 0 {
+		ob.WriteByte(0)
+	}
+	ob.Write(nb.Bytes())
+	return ob.Bytes()
+}
+
+func TestParseLDCacheFormats(t *testing.T) {
+	entries := [][2]string{
+		{"libcrypto.so.3", "/usr/lib/x86_64-linux-gnu/libcrypto.so.3"},
+		{"libcrypto.so.3", "/usr/lib/i386-linux-gnu/libcrypto.so.3"},
+		{"libssl.so.3", "/usr/lib/x86_64-linux-gnu/libssl.so.3"},
+	}
+	want := map[string][]string{
+		"libcrypto.so.3": {"/usr/lib/x86_64-linux-gnu/libcrypto.so.3", "/usr/lib/i386-linux-gnu/libcrypto.so.3"},
+		"libssl.so.3":    {"/usr/lib/x86_64-linux-gnu/libssl.so.3"},
+	}
+	for _, withOld := range []bool{false, true} {
+		data := buildLDCache(entries, withOld)
+		got, err := ParseLDCache(data)
+		if err != nil {
+			t.Fatalf("withOld=%v: %v", withOld, err)
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("withOld=%v (-want +got):\n%s", withOld, d)
+		}
+		// Every truncation is an error or a subset, never a panic.
+		for n := 0; n < len(data); n++ {
+			_, _ = ParseLDCache(data[:n])
+		}
+	}
+	if _, err := ParseLDCache([]byte("something else")); err == nil {
+		t.Error("unknown format accepted")
 	}
 }

@@ -33,6 +33,11 @@ func TestParse(t *testing.T) {
 		{"OpenSSL 1.1.1 (compatible; AWS-LC 1.20.0)", Version{Flavor: FlavorAWSLC, Major: 1, Minor: 1, Patch: 1, FlavorVersion: "1.20.0"}},
 		{"1.1.1w", Version{Flavor: FlavorOpenSSL, Major: 1, Minor: 1, Patch: 1, Letters: "w"}},
 		{"nginx/1.22.1 openssl/1.0.1e-fips", Version{Flavor: FlavorOpenSSL, Major: 1, Minor: 0, Patch: 1, Letters: "e", FIPS: true}},
+		// Lines from /work/shared/corpus (Mozilla generator headers, mod_ssl comments).
+		{"Guideline v5.7, Apache 2.4.6, OpenSSL 1.0.2k (UNSUPPORTED; end-of-life), old config", Version{Flavor: FlavorOpenSSL, Major: 1, Minor: 0, Patch: 2, Letters: "k"}},
+		{"Guideline v6.0, nginx 1.27.3, OpenSSL 3.4.0 (OLD: missing PQC hybrid MLKEMs), intermediate", Version{Flavor: FlavorOpenSSL, Major: 3, Minor: 4}},
+		{"apache:     2.4.60/OpenSSL 3.4.0, 2.4.6/1.0.2k, 2.2.34/1.0.1e", Version{Flavor: FlavorOpenSSL, Major: 3, Minor: 4}},
+		{"#   OCSP Stapling (requires OpenSSL 0.9.8h or later)", Version{Flavor: FlavorOpenSSL, Major: 0, Minor: 9, Patch: 8, Letters: "h"}},
 		// A later configure argument must not mark the library FIPS.
 		{"built with OpenSSL 3.0.7 1 Nov 2022\nconfigure arguments: --with-fips", Version{Flavor: FlavorOpenSSL, Major: 3, Patch: 7}},
 	}
@@ -172,6 +177,9 @@ func FuzzParse(f *testing.F) {
 		"OpenSSL 1.1.1 (compatible; BoringSSL)", "OpenSSL 1.1.1 (compatible; AWS-LC 1.20.0)",
 		"built with OpenSSL 3.0.22 25 Aug 2026 (running with OpenSSL 3.0.2 15 Mar 2022)",
 		"OpenSSL 1.1.1za", "0.9.8zh", "OpenSSL 3.0.0-alpha17", "OpenSSL 1.0.1e (UNSUPPORTED", "OpenSSL 3.4.0 (OLD: missing PQC",
+		"Guideline v5.7, Apache 2.4.6, OpenSSL 1.0.2k (UNSUPPORTED; end-of-life), old config",
+		"apache:     2.4.60/OpenSSL 3.4.0, 2.4.6/1.0.2k, 2.2.34/1.0.1e", "#   Requires OpenSSL 1.0.1 or newer. See the mod_ssl FAQ for",
+		"OpenSSL 1.1.1-pre9 (beta) 21 Aug 2018", "AWS-LC FIPS 2.0.0", "LibreSSL 2.8.3 FIPS", "OpenSSL 1.0.2-beta1",
 	} {
 		f.Add(s)
 	}
