@@ -103,4 +103,3 @@ func TestSharedAddressHarmonised(t *testing.T) {
 		t.Errorf("no note explains the change of the compliant line 10: %q", p.Notes)
 	}
 }
-
