@@ -178,6 +178,28 @@ type evaluator struct {
 	vhosts   []scope
 	reach    map[*Directive][]reached
 	noEffect map[*Directive]noEffect
+	// parsed caches protocol values by directive name and arguments: big
+	// configs repeat the same few lines thousands of times.
+	parsed map[string]parsedValue
+}
+
+type parsedValue struct {
+	set, eff audit.ProtocolSet
+	err      error
+}
+
+func (e *evaluator) parseProtocol(d *Directive) (audit.ProtocolSet, audit.ProtocolSet, error) {
+	key := strings.ToLower(d.Name) + "\x00" + strings.Join(d.Args, "\x00")
+	if v, ok := e.parsed[key]; ok {
+		return v.set, v.eff, v.err
+	}
+	set, err := e.caps.ParseProtocol(d.Name, d.Args)
+	v := parsedValue{set: set, eff: e.caps.Effective(set), err: err}
+	if e.parsed == nil {
+		e.parsed = map[string]parsedValue{}
+	}
+	e.parsed[key] = v
+	return v.set, v.eff, v.err
 }
 
 // noEffect is why a directive does not decide anything and what applies
@@ -245,11 +267,11 @@ func (e *evaluator) run() error {
 			if inContainer != nil && !(lname == "sslproxyprotocol" && strings.HasPrefix(strings.ToLower(inContainer.Name), "proxy")) {
 				return audit.Errorf(d.File, d.Line, "%s not allowed here (inside <%s>)", d.Name, inContainer.Name)
 			}
-			set, err := e.caps.ParseProtocol(d.Name, d.Args)
+			set, eff, err := e.parseProtocol(d)
 			if err != nil {
 				return audit.Errorf(d.File, d.Line, "%v", err)
 			}
-			d.Protocols, d.Effective = set, e.caps.Effective(set)
+			d.Protocols, d.Effective = set, eff
 			switch {
 			case lname == "sslprotocol":
 				sc.protocol = append(sc.protocol, d)
@@ -276,6 +298,11 @@ func (e *evaluator) run() error {
 				case "protocol", "minprotocol", "maxprotocol":
 					sc.confCmds = append(sc.confCmds, d)
 				}
+			}
+		case "use":
+			if len(d.Args) > 0 {
+				e.notes = append(e.notes, fmt.Sprintf("Use %s at %s:%d: macro expansions are not evaluated; virtual hosts or SSLProtocol lines they create are not audited",
+					d.Args[0], d.File, d.Line))
 			}
 		case "listen":
 			if len(d.Args) > 0 && sc == &e.global {

@@ -263,7 +263,10 @@ func (p *parser) parseFile(name, inclFile string, inclLine int, outer []Section,
 			}
 			d := Directive{File: name, Line: ll.line, EndLine: ll.endLine, Name: cmd,
 				Args: vals(words[1:]), Sections: sections, Active: isActive}
-			if len(raw) > 0 {
+			switch {
+			case text == ll.text:
+				d.RawArgs = d.Args // nothing substituted: share
+			case len(raw) > 0:
 				d.RawArgs = vals(raw[1:])
 			}
 			p.cfg.Directives = append(p.cfg.Directives, d)
