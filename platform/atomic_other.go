@@ -14,3 +14,6 @@ func chownFile(*os.File, int, int) error { return nil }
 
 // SyncDir is a no-op where directories cannot be opened for fsync.
 func SyncDir(string) error { return nil }
+
+// LinkCount is 1 where hard links cannot be counted.
+func LinkCount(fs.FileInfo) int { return 1 }

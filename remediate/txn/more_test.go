@@ -135,3 +135,17 @@ func TestApplyRefusesBackupDirInConfigTree(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestApplyRefusesHardLinkedFile(t *testing.T) {
+	tr := newTree(t, 3)
+	p := tr.plan(t)
+	other := tr.fs.Real("/etc/nginx/other-name.conf")
+	if err := os.Link(tr.fs.Real(p.Files[2].RealPath), other); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Apply(context.Background(), Deps{FS: tr.fs, Runner: okRunner()}, p, Options{BackupDir: tr.backup})
+	if err == nil || !strings.Contains(err.Error(), "2 hard links") {
+		t.Fatalf("err = %v, want a hard-link refusal", err)
+	}
+	tr.assertOriginal(t)
+}

@@ -389,6 +389,11 @@ func (t *txn) check(changes []change) ([]FileRecord, [][]byte, error) {
 		if !fi.Mode().IsRegular() {
 			return nil, nil, fmt.Errorf("%s: %s is not a regular file", fc.Path, real)
 		}
+		if n := platform.LinkCount(fi); n > 1 {
+			// Replacing by rename would leave the other names with the old
+			// bytes, silently.
+			return nil, nil, fmt.Errorf("%s: %s has %d hard links; an atomic replace would split them, so it is not changed (make it a single file or a symlink)", fc.Path, real, n)
+		}
 		cur, err := fsys.ReadFile(real)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", fc.Path, err)
