@@ -58,7 +58,7 @@ func TestDiscover(t *testing.T) {
 			opts: audit.Options{Root: "/image", ApacheBin: "/opt/httpd/bin/apachectl"}, script: map[string]string{"/opt/httpd/bin/apachectl -V": rhelV},
 			wantMain: "/etc/httpd/conf/httpd.conf", wantRoot: "/etc/httpd", wantBin: "/opt/httpd/bin/apachectl", wantVer: "2.4.37", wantCalls: 1, found: true},
 		{name: "--apache-conf wins; ServerRoot from its location", files: map[string]string{"/srv/web/conf/httpd.conf": "\n", "/etc/httpd/conf/httpd.conf": "\n"},
-			opts: audit.Options{Root: "/image", ApacheConf: "/srv/web/conf/httpd.conf"},
+			opts:     audit.Options{Root: "/image", ApacheConf: "/srv/web/conf/httpd.conf"},
 			wantMain: "/srv/web/conf/httpd.conf", wantRoot: "/srv/web", wantVer: "unknown", found: true},
 		{name: "Debian well-known path", files: map[string]string{"/etc/apache2/apache2.conf": "\n"},
 			wantMain: "/etc/apache2/apache2.conf", wantRoot: "/etc/apache2", wantVer: "unknown", found: true},
