@@ -2,6 +2,7 @@ package openssl
 
 import (
 	"bytes"
+	"debug/elf"
 	"errors"
 	"os"
 	"os/exec"
@@ -69,8 +70,10 @@ func TestLinkedLibraryRealBinaries(t *testing.T) {
 			if lib.Static || !strings.Contains(filepath.Base(lib.Path), "libcrypto.so.") {
 				t.Errorf("got %+v, want a dynamically linked libcrypto", lib)
 			}
-			if lib.Via != "ld.so.cache" {
-				t.Errorf("found via %q, want ld.so.cache on a stock system", lib.Via)
+			if data, err := os.ReadFile("/etc/ld.so.cache"); err == nil {
+				if c, err := ParseLDCache(data); err == nil && len(c[lib.SONAME]) > 0 && lib.Via != "ld.so.cache" {
+					t.Errorf("found via %q, want ld.so.cache, which lists %s", lib.Via, lib.SONAME)
+				}
 			}
 		})
 	}
@@ -153,7 +156,8 @@ func TestLinkedLibraryRooted(t *testing.T) {
 	// the root, and the default multiarch directory finds the library.
 	root := t.TempDir()
 	copyFile(t, bin, filepath.Join(root, "usr/bin/openssl"))
-	copyFile(t, host.Path, filepath.Join(root, "usr/lib/x86_64-linux-gnu", host.SONAME))
+	libDir := "/usr/lib/" + hostMultiarch(t, bin)
+	copyFile(t, host.Path, filepath.Join(root, libDir, host.SONAME))
 	if err := os.Symlink("/usr/lib", filepath.Join(root, "lib")); err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +165,7 @@ func TestLinkedLibraryRooted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lib.Path != "/usr/lib/x86_64-linux-gnu/"+host.SONAME || lib.Via != "default directories" {
+	if lib.Path != libDir+"/"+host.SONAME || lib.Via != "default directories" {
 		t.Errorf("got %+v, want the multiarch default directory", lib)
 	}
 
@@ -436,4 +440,19 @@ func TestParseLDCacheFormats(t *testing.T) {
 	if _, err := ParseLDCache([]byte("something else")); err == nil {
 		t.Error("unknown format accepted")
 	}
+}
+
+// hostMultiarch is Debian's multiarch directory name for bin's machine.
+func hostMultiarch(t *testing.T, bin string) string {
+	t.Helper()
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, ok := multiarch[f.Machine]
+	if !ok {
+		t.Skipf("no multiarch directory known for %v", f.Machine)
+	}
+	return m
 }

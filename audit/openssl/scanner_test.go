@@ -173,7 +173,7 @@ func TestScanRooted(t *testing.T) {
 	}
 	root := t.TempDir()
 	copyFile(t, bin, filepath.Join(root, "usr/bin/openssl"))
-	copyFile(t, host.Path, filepath.Join(root, "usr/lib/x86_64-linux-gnu", host.SONAME))
+	copyFile(t, host.Path, filepath.Join(root, "usr/lib", hostMultiarch(t, bin), host.SONAME))
 	writeFile(t, filepath.Join(root, "etc/ssl/openssl.cnf"), "openssl_conf = init\n[init]\nssl_conf = ssl\n[ssl]\nsystem_default = sd\n[sd]\nMinProtocol = TLSv1\n")
 	runner := &platformtest.Runner{Paths: map[string]string{"openssl": "/usr/bin/openssl"}}
 	env := &audit.Env{FS: platform.NewOSFS(root), Runner: runner, Getenv: noEnv, Now: func() time.Time { return fixedNow },
