@@ -103,6 +103,9 @@ func TestApplyCancelledPartWay(t *testing.T) {
 
 func TestApplyRefusesBadPlans(t *testing.T) {
 	tr := newTree(t, 2)
+	if res, err := Apply(context.Background(), Deps{FS: tr.fs, Runner: okRunner()}, nil, Options{BackupDir: tr.backup}); err != nil || res.BackupID != "" {
+		t.Fatalf("nil plan: %+v %v", res, err)
+	}
 	overlap := tr.plan(t)
 	overlap.Files[0].Edits = append(overlap.Files[0].Edits, overlap.Files[0].Edits[0])
 	twice := tr.plan(t)

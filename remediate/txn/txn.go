@@ -192,6 +192,9 @@ func (t *txn) hook(step string) error {
 // or *RollbackFailedError when restoring failed.
 func Apply(ctx context.Context, deps Deps, plan *remediate.Plan, opt Options) (*Result, error) {
 	res := &Result{}
+	if plan == nil {
+		return res, nil
+	}
 	if deps.FS == nil || deps.Runner == nil {
 		return res, errors.New("fix: transaction needs a file system and a runner")
 	}
