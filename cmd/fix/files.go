@@ -200,24 +200,24 @@ func confirmFiles(io *cmdutil.IOStreams) (bool, error) {
 
 // filesJSON is fix's JSON document.
 type filesJSON struct {
-	SchemaVersion int         `json:"schema_version"`
-	Changed       bool        `json:"changed"`
-	Applied       bool        `json:"applied"`
-	Plan          filesJSONPlan    `json:"plan"`
-	Diff          string      `json:"diff"`
-	Result        *txn.Result `json:"result,omitempty"`
-	Error         string      `json:"error,omitempty"`
+	SchemaVersion int           `json:"schema_version"`
+	Changed       bool          `json:"changed"`
+	Applied       bool          `json:"applied"`
+	Plan          filesJSONPlan `json:"plan"`
+	Diff          string        `json:"diff"`
+	Result        *txn.Result   `json:"result,omitempty"`
+	Error         string        `json:"error,omitempty"`
 }
 
 type filesJSONPlan struct {
 	Files   []filesJSONFile   `json:"files"`
 	Servers []filesJSONServer `json:"servers"`
-	Notes   []string     `json:"notes"`
+	Notes   []string          `json:"notes"`
 }
 
 type filesJSONFile struct {
-	Path     string     `json:"path"`
-	RealPath string     `json:"real_path"`
+	Path     string          `json:"path"`
+	RealPath string          `json:"real_path"`
 	Edits    []filesJSONEdit `json:"edits"`
 }
 
