@@ -314,6 +314,11 @@ func (e *evaluator) run() error {
 	// into the analysis after evaluation (below).
 	e.serve(listens)
 	e.proxies(proxySections)
+	if len(e.contexts) == 0 {
+		if n := e.confNote(&e.global); n != "" {
+			e.notes = append(e.notes, n)
+		}
+	}
 	e.findings()
 	for i := range e.cfg.Directives {
 		d := &e.cfg.Directives[i]
