@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/tlsfloor/tlsfloor/platform"
@@ -390,4 +391,52 @@ func ldSoConfDirs(fsys platform.FS, name string, depth int) []string {
 		}
 	}
 	return dirs
+}
+
+// systemSONAMEs are libcrypto's SONAMEs, newest first.
+var systemSONAMEs = []string{"libcrypto.so.3", "libcrypto.so.1.1", "libcrypto.so.1.0.0", "libcrypto.so.10"}
+
+// SystemLibrary finds the newest libcrypto the dynamic linker would hand a
+// program that has no DT_RPATH/DT_RUNPATH of its own: from /etc/ld.so.cache,
+// else ld.so.conf's directories, else the default directories. It is the
+// fallback for hosts with a TLS library but no openssl CLI.
+func SystemLibrary(fsys platform.FS) (Library, error) {
+	r := resolver{fsys: fsys}
+	r.loadCache()
+	var dirs []string
+	for _, m := range multiarch {
+		dirs = append(dirs, "/lib/"+m, "/usr/lib/"+m)
+	}
+	sort.Strings(dirs)
+	dirs = append(dirs, "/lib64", "/usr/lib64", "/lib", "/usr/lib")
+	for _, soname := range systemSONAMEs {
+		var cands []string
+		via := "ld.so.cache"
+		if r.cache != nil {
+			cands = r.cache[soname]
+		} else {
+			via = "ld.so.conf"
+			for _, d := range r.confDirs {
+				cands = append(cands, path.Join(d, soname))
+			}
+		}
+		for _, d := range dirs {
+			cands = append(cands, path.Join(d, soname))
+		}
+		for i, c := range cands {
+			f, err := r.open(c)
+			if err != nil {
+				continue
+			}
+			v, ok := findVersionText(f.data)
+			if !ok {
+				continue
+			}
+			if i >= len(cands)-len(dirs) {
+				via = "default directories"
+			}
+			return Library{Version: v, Path: f.path, SONAME: soname, Via: via}, nil
+		}
+	}
+	return Library{}, fmt.Errorf("openssl: no libcrypto (%s): %w", strings.Join(systemSONAMEs, ", "), ErrNotFound)
 }

@@ -121,10 +121,19 @@ func (scanner) Scan(ctx context.Context, env *audit.Env) (audit.Result, error) {
 	cli, found := FindCLI(ctx, env)
 	switch {
 	case !found:
-		res.Components = append(res.Components, audit.Component{
+		comp := audit.Component{
 			Kind: audit.KindOpenSSL, Status: audit.StatusNotFound,
 			Notes: []string{"openssl CLI not found; looked for: " + strings.Join(cli.Looked, "; ") + "; name it with --openssl-bin"},
-		})
+		}
+		// The library may be there without the CLI (slim images): judge it.
+		if lib, err := SystemLibrary(env.FS); err == nil {
+			cli.Lib = lib
+			c, fs := LibraryReport(lib, "programs linking the system libcrypto", now)
+			comp.Path, comp.Version, comp.Status = c.Path, c.Version, c.Status
+			comp.Notes = append(comp.Notes, c.Notes...)
+			res.Findings = append(res.Findings, fs...)
+		}
+		res.Components = append(res.Components, comp)
 	case cli.Problem != "":
 		res.Components = append(res.Components, audit.Component{
 			Kind: audit.KindOpenSSL, Path: cli.Path, Status: audit.StatusError, Error: cli.Problem,
@@ -163,6 +172,9 @@ func (scanner) Scan(ctx context.Context, env *audit.Env) (audit.Result, error) {
 		return audit.Result{}, err
 	}
 	host := Host{Lib: cli.Lib.Version, DefaultSecLevel: cli.Level, Ubuntu: isUbuntu(env), Path: cli.Path}
+	if host.Path == "" {
+		host.Path = cli.Lib.Path
+	}
 	if !host.Lib.Known() {
 		// No CLI: the library the CLI would use is still the system one.
 		if lib, err := LinkedLibrary(env.FS, DefaultCLIPath, nil); err == nil {

@@ -225,3 +225,71 @@ func TestScanCLIFailure(t *testing.T) {
 		t.Errorf("policy notes = %v", res.Components[1].Notes)
 	}
 }
+
+// TestScanLibraryWithoutCLI: a slim image has libcrypto but no openssl
+// CLI; the library is still judged and drives the policy evaluation.
+func TestScanLibraryWithoutCLI(t *testing.T) {
+	bin := need(t, "/usr/bin/openssl")
+	want := hostOpenSSLVersion(t)
+	host, err := LinkedLibrary(platform.NewOSFS(""), bin, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	copyFile(t, host.Path, filepath.Join(root, "usr/lib", hostMultiarch(t, bin), host.SONAME))
+	env := &audit.Env{FS: platform.NewOSFS(root), Runner: &platformtest.Runner{}, Getenv: noEnv, Now: func() time.Time { return fixedNow },
+		Policy: audit.DefaultPolicy(), Options: audit.Options{Root: root}}
+	res, err := NewScanner().Scan(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Components[0]
+	if c.Version != want.String() || c.Status != audit.StatusOK || !strings.Contains(strings.Join(c.Notes, "\n"), "openssl CLI not found") {
+		t.Errorf("component = %+v, want %s from the library and a note that the CLI is missing", c, want)
+	}
+	if eff := res.Components[1].Contexts[len(res.Components[1].Contexts)-1]; want.SecurityLevelBlocksLegacy() && eff.Protocols.Has(audit.TLS10) {
+		t.Errorf("effective context %+v: the found %s should refuse TLS 1.0", eff, want)
+	}
+}
+
+func TestSystemLibraryRealHost(t *testing.T) {
+	want := hostOpenSSLVersion(t)
+	lib, err := SystemLibrary(platform.NewOSFS(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !lib.Version.Equal(want) {
+		t.Errorf("SystemLibrary = %+v, want %s", lib, want)
+	}
+}
+
+func TestScanOpenSSLBinFlag(t *testing.T) {
+	runner := &platformtest.Runner{Script: map[string]platform.Output{
+		"/opt/ssl/bin/openssl version -a": {Stdout: []byte("OpenSSL 1.0.1f 6 Jan 2014\nOPENSSLDIR: \"/opt/ssl\"\n")},
+	}, Paths: map[string]string{"openssl": "/usr/bin/openssl"}}
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "opt/ssl/openssl.cnf"), "# empty\n")
+	writeFile(t, filepath.Join(root, "etc/ssl/openssl.cnf"), "openssl_conf = x\n")
+	env := &audit.Env{FS: platform.NewOSFS(root), Runner: runner, Getenv: noEnv, Now: func() time.Time { return fixedNow },
+		Policy: audit.DefaultPolicy(), Options: audit.Options{OpenSSLBin: "/opt/ssl/bin/openssl"}}
+	res, err := NewScanner().Scan(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := res.Components[0]; c.Path != "/opt/ssl/bin/openssl" || c.Version != "OpenSSL 1.0.1f" {
+		t.Errorf("component = %+v", c)
+	}
+	// The CLI's OPENSSLDIR decides which openssl.cnf applies.
+	if p := res.Components[1].Path; p != "/opt/ssl/openssl.cnf" {
+		t.Errorf("policy file %s, want /opt/ssl/openssl.cnf", p)
+	}
+	ids := map[audit.RuleID]bool{}
+	for _, f := range res.Findings {
+		ids[f.ID] = true
+	}
+	for _, id := range []audit.RuleID{audit.RuleOpenSSLHeartbleed, audit.RuleOpenSSLNoTLS13, audit.RuleOpenSSLEOL, audit.RulePolicyAllowsLegacy} {
+		if !ids[id] {
+			t.Errorf("no %s finding in %+v", id, res.Findings)
+		}
+	}
+}
