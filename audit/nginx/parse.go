@@ -51,6 +51,8 @@ type loader struct {
 	files  []string
 	// stack is the chain of files being expanded, for cycle detection.
 	stack []string
+	// single stops include resolution (ParseBytes).
+	single bool
 }
 
 // load parses main and everything it includes.
@@ -291,6 +293,9 @@ func (l *loader) convertBlock(file string, ds crossplane.Directives, lc *lineCou
 		if len(d.Args) != 1 {
 			return nil, audit.Errorf(file, d.Line, `invalid number of arguments in "include" directive`)
 		}
+		if l.single {
+			continue
+		}
 		kids, err := l.include(file, d.Line, d.Args[0])
 		if err != nil {
 			return nil, err
@@ -368,6 +373,62 @@ func ParseDirectives(fsys platform.FS, main string) ([]Directive, error) {
 	}
 	return out, nil
 }
+
+// ParseBytes parses one file's content without following includes (they
+// are listed as "include" directives) and returns its directives in file
+// order with block paths relative to the file. The fixer uses it to check
+// edited bytes before writing them. Errors are *audit.ConfigError naming
+// name.
+func ParseBytes(name string, data []byte) ([]Directive, error) {
+	name = cleanPath(name)
+	l := &loader{fsys: bytesFS{name: name, data: data}, main: name, dir: path.Dir(name), parsed: map[string][]*node{}, single: true}
+	top, err := l.file(name, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []Directive
+	var walk func(nodes []*node, block []string)
+	walk = func(nodes []*node, block []string) {
+		for _, n := range nodes {
+			out = append(out, Directive{
+				Name: n.name, Args: n.args, File: n.file, Line: n.line, Ordinal: n.ordinal,
+				Block: append([]string(nil), block...), IsBlock: n.isBlock,
+			})
+			if n.isBlock {
+				walk(n.children, append(block, n.name))
+			}
+		}
+	}
+	walk(top, nil)
+	return out, nil
+}
+
+// bytesFS serves one file from memory (ParseBytes).
+type bytesFS struct {
+	name string
+	data []byte
+}
+
+func (b bytesFS) ReadFile(name string) ([]byte, error) {
+	if name == b.name {
+		return b.data, nil
+	}
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+}
+
+func (b bytesFS) Stat(name string) (fs.FileInfo, error) {
+	return nil, &fs.PathError{Op: "stat", Path: name, Err: errors.ErrUnsupported}
+}
+
+func (b bytesFS) Lstat(name string) (fs.FileInfo, error) { return b.Stat(name) }
+
+func (b bytesFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.ErrUnsupported}
+}
+
+func (b bytesFS) Glob(string) ([]string, error) { return nil, nil }
+
+func (b bytesFS) EvalSymlinks(name string) (string, error) { return name, nil }
 
 // String renders a directive for messages: name and args.
 func (d Directive) String() string {
