@@ -27,7 +27,7 @@ func TestParseDirectives(t *testing.T) {
 # ssl_protocols TLSv1;
 stream { server { listen 1 ssl; } }
 `,
-		"/etc/nginx/conf.d/a.conf": "server { listen 443 ssl; include snippets/x.conf; }\nserver { include snippets/x.conf; }\n",
+		"/etc/nginx/conf.d/a.conf":   "server { listen 443 ssl; include snippets/x.conf; }\nserver { include snippets/x.conf; }\n",
 		"/etc/nginx/snippets/x.conf": "ssl_protocols  \"TLSv1.3\"; # q\n",
 	})
 	ds, err := ParseDirectives(platform.NewOSFS(root), conf)
