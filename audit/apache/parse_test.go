@@ -307,3 +307,15 @@ sslprotocol lower
 		t.Errorf("(-want +got):\n%s", d)
 	}
 }
+
+func TestParseCRLF(t *testing.T) {
+	fsys, _ := writeTree(t, map[string]string{"/a/main.conf": "<VirtualHost *:443>\r\n  SSLProtocol -all \\\r\n    +TLSv1.2\r\n</VirtualHost>\r\n"})
+	cfg, err := Parse(fsys, "/a/main.conf", ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/a/main.conf:2-3 active [-all,+TLSv1.2] in +VirtualHost(*:443)"}
+	if d := cmp.Diff(want, protoLines(cfg)); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
