@@ -44,8 +44,11 @@ type Analysis struct {
 	// include order.
 	Files []string
 	// Directives is every *_protocols directive reachable from Main, in
-	// walk order (a file included twice yields its directives twice, once
-	// per include site, with different Context).
+	// walk order: a block's own directives (includes expanded in place)
+	// before those of its nested blocks. A file included twice yields its
+	// directives twice, once per include site (same File/Line/Ordinal,
+	// possibly different Context); findings are reported once per
+	// File/Line/Ordinal.
 	Directives []ProtocolDirective
 	// TopBlocks are the http, stream and mail blocks.
 	TopBlocks []Block
@@ -55,7 +58,8 @@ type Analysis struct {
 	// (proxy_pass https://, grpc_pass grpcs://, uwsgi_pass suwsgi://, stream
 	// proxy_ssl on).
 	Proxies []Proxy
-	// Listeners are the unique TLS listen addresses per module.
+	// Listeners are the unique TLS listen addresses per module, in the
+	// order they are first declared.
 	Listeners []Listener
 	// Component and Findings are the nginx part of the report.
 	Component audit.Component
@@ -175,7 +179,9 @@ type Proxy struct {
 // Listener is one TLS listen address of one module.
 type Listener struct {
 	Module string
-	// Address is the normalised "host:port" (see Server.Listen).
+	// Address is the normalised "host:port" (see Server.Listen): "443"
+	// and "0.0.0.0:443" become "*:443"; a host name is kept as written
+	// (never resolved).
 	Address string
 	Port    int
 	// Effective is the set the default server's configuration gives (what
