@@ -157,28 +157,23 @@ func (sp *SystemPolicy) follow() error {
 		e := &cmds[i]
 		// SSL_CONF command names in a file are case-insensitive.
 		switch strings.ToLower(e.Key) {
+		// Commands apply in order, so the last bound wins. RHEL's OpenSSL
+		// also reads TLS.MinProtocol/TLS.MaxProtocol (TLS only); a DTLS
+		// value does not bound TLS.
 		case "minprotocol", "tls.minprotocol":
-			if sp.Min != nil && strings.HasPrefix(strings.ToLower(sp.Min.Key), "tls.") && !strings.Contains(e.Key, ".") {
-				continue // RHEL: TLS.MinProtocol is the TLS-specific value
-			}
 			if _, _, err := protocolValue(e); err != nil {
 				return err
 			}
-			if isDTLS(e.Value) {
-				continue
+			if !isDTLS(e.Value) {
+				sp.Min = e
 			}
-			sp.Min = e
 		case "maxprotocol", "tls.maxprotocol":
-			if sp.Max != nil && strings.HasPrefix(strings.ToLower(sp.Max.Key), "tls.") && !strings.Contains(e.Key, ".") {
-				continue
-			}
 			if _, _, err := protocolValue(e); err != nil {
 				return err
 			}
-			if isDTLS(e.Value) {
-				continue
+			if !isDTLS(e.Value) {
+				sp.Max = e
 			}
-			sp.Max = e
 		case "protocol":
 			if _, err := protocolCommand(e); err != nil {
 				return err
@@ -408,7 +403,11 @@ func (sp *SystemPolicy) Evaluate(h Host, floor audit.Protocol) (audit.Component,
 		}
 	case sp.CryptoPolicy != "" && sp.Section == "":
 		loc = sp.CryptoPolicyLoc
-		msg = fmt.Sprintf("crypto policy %s allows %s", sp.CryptoPolicy, below)
+		if name, _, _ := strings.Cut(sp.CryptoPolicy, ":"); name == "LEGACY" {
+			msg = fmt.Sprintf("crypto policy %s allows %s", sp.CryptoPolicy, below)
+		} else {
+			msg = fmt.Sprintf("openssl.cnf does not apply crypto policy %s, so programs get the library's defaults: %s", sp.CryptoPolicy, below)
+		}
 	default:
 		// Nothing sets a minimum: only a finding if programs really get
 		// the old protocols.
