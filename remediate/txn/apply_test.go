@@ -164,8 +164,11 @@ func TestApplyConfigTestFailureRestores(t *testing.T) {
 	if !errors.As(err, &rb) || rb.Stage != "config test" {
 		t.Fatalf("err = %v, want RolledBackError at config test", err)
 	}
-	if !strings.Contains(rb.Output, `invalid value "TLSv1.3"`) || !strings.Contains(out.String(), `invalid value "TLSv1.3"`) {
-		t.Errorf("test output not passed on: %q / %q", rb.Output, out.String())
+	if !strings.Contains(rb.Output, `invalid value "TLSv1.3"`) || !strings.Contains(res.ConfigTest[0].Output, `invalid value "TLSv1.3"`) {
+		t.Errorf("test output not passed on: %q / %+v", rb.Output, res.ConfigTest)
+	}
+	if !strings.Contains(out.String(), "restoring every file from "+res.BackupPath) {
+		t.Errorf("progress does not say where the files come from: %q", out.String())
 	}
 	tr.assertOriginal(t)
 	if !res.RolledBack || len(res.Restored) != 3 {

@@ -546,10 +546,9 @@ func (t *txn) rollback(ctx context.Context, stage string, cause error) error {
 // WithoutCancel: an interrupt must not leave a half-restored tree.
 func (t *txn) rollbackOut(ctx context.Context, stage string, cause error, output string) error {
 	ctx = context.WithoutCancel(ctx)
+	// The failing command's output travels in RolledBackError.Output; the
+	// caller prints it once, after the restore lines.
 	t.printf("%s failed: %v", stage, cause)
-	if output != "" {
-		t.printf("%s output:\n%s", stage, output)
-	}
 	t.printf("restoring every file from %s", t.dir)
 	restored, err := restoreFiles(t.deps.FS, t.dir, t.m.Files)
 	t.res.Restored = restored
