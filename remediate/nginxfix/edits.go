@@ -164,9 +164,14 @@ func rewriteEdits(src []byte, d locate.NginxDirective, args []string) []remediat
 	}
 	edits := []remediate.Edit{{Start: d.Args[0].Start, End: d.Args[0].End, New: text}}
 	for _, a := range d.Args[1:] {
+		// Remove the blanks before the argument too, unless they are the
+		// indentation of its line (what follows keeps its place).
 		s := a.Start
 		for s > 0 && (src[s-1] == ' ' || src[s-1] == '\t') {
 			s--
+		}
+		if s == 0 || src[s-1] == '\n' {
+			s = a.Start
 		}
 		edits = append(edits, remediate.Edit{Start: s, End: a.End})
 	}

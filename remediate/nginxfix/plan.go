@@ -187,6 +187,7 @@ func (p *planner) planDirectives() {
 		firstIdx := g.members[0]
 		fk := p.key(firstIdx)
 		p.setRewrite(fk, p.rewriteReason(firstIdx))
+		p.noteCompliant(firstIdx)
 		seen := map[dirKey]bool{fk: true}
 		for _, i := range g.members[1:] {
 			k := p.key(i)
@@ -202,8 +203,21 @@ func (p *planner) planDirectives() {
 				continue
 			}
 			p.setRewrite(k, p.rewriteReason(i))
+			p.noteCompliant(i)
 		}
 	}
+}
+
+// noteCompliant says why a directive that allows nothing below the floor
+// is rewritten: another server decides its address (directive-no-effect),
+// and all servers there must end with the same protocols.
+func (p *planner) noteCompliant(i int) {
+	d := p.a.Directives[i]
+	if !d.Protocols.Below(p.min).Empty() || !hasRule(d.Findings, audit.RuleDirectiveNoEffect) {
+		return
+	}
+	p.notes = append(p.notes, fmt.Sprintf("%s:%d: %s %s is compliant but changed to %s so that every server on its address has the same protocols (the default server decides for all of them)",
+		d.File, d.Line, d.Name, strings.Join(d.Args, " "), remediate.Join(remediate.NginxArgs(p.target))))
 }
 
 func (p *planner) key(i int) dirKey {
