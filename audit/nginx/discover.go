@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -157,6 +158,13 @@ func discover(ctx context.Context, env *audit.Env) (*discovery, error) {
 	switch {
 	case opts.NginxConf != "":
 		d.conf = cleanPath(opts.NginxConf)
+		// A relative --nginx-conf means the working directory on the live
+		// host; under --root, paths are host paths, so it is rooted at /.
+		if !path.IsAbs(d.conf) && !opts.Rooted() {
+			if abs, err := filepath.Abs(d.conf); err == nil {
+				d.conf = filepath.ToSlash(abs)
+			}
+		}
 		if !d.exists(env, d.conf) {
 			_, err := env.FS.Stat(d.conf)
 			if err == nil {
