@@ -204,7 +204,7 @@ func TestTLS13Gate(t *testing.T) {
 
 func TestSymlinkedSite(t *testing.T) {
 	root := writeTree(t, map[string]string{
-		mainConf:                            "events {}\nhttp {\n    include /etc/nginx/sites-enabled/*;\n}\n",
+		mainConf:                             "events {}\nhttp {\n    include /etc/nginx/sites-enabled/*;\n}\n",
 		"/etc/nginx/sites-available/default": "server {\n    listen 443 ssl;\n    ssl_protocols TLSv1 TLSv1.1 TLSv1.2;\n}\n",
 	})
 	link := filepath.Join(root, "etc/nginx/sites-enabled/default")
