@@ -401,10 +401,10 @@ func evalWinINet(reg platform.Registry, osi OSInfo, pol audit.Policy, clientSet 
 	if effective < 0 {
 		def := WinINetDefault(osi.Release())
 		set, _ := MaskProtocols(def)
-		comp.Contexts = append(comp.Contexts, audit.Context{File: WinINetUser.Path(), Kind: "wininet", Name: "Internet Options default",
+		comp.Contexts = append(comp.Contexts, audit.Context{File: WinINetUser().Path(), Kind: "wininet", Name: "Internet Options default",
 			Protocols: set, Source: audit.SourceDefault,
 			Note: "no SecureProtocols anywhere; assumed default " + FormatMask(def) + " for " + osi.Release().String() + " (Microsoft publishes no table)"})
-		fs := maskFindings(audit.KindWinINet, audit.RuleWinINetLegacyEnabled, audit.RuleWinINetTLS12Missing, WinINetUser, def,
+		fs := maskFindings(audit.KindWinINet, audit.RuleWinINetLegacyEnabled, audit.RuleWinINetTLS12Missing, WinINetUser(), def,
 			"assumed built-in default: no value set", clientSet, pol)
 		for i := range fs {
 			fs[i].Fixable = true

@@ -95,19 +95,33 @@ func WinHTTPLocations(o OSInfo) []Location {
 	return out
 }
 
-// WinINet locations, in precedence order (reference/windows.md §4: a set
-// policy beats the user's checkboxes; the order between the two policy
+// The WinINet locations, in precedence order (reference/windows.md §4: a
+// set policy beats the user's checkboxes; the order between the two policy
 // keys and between HKCU and HKLM is Microsoft's in part only).
-var (
-	WinINetMachinePolicy = Location{platform.LocalMachine, platform.View64, InternetSettingsPolicyKey, "Internet Options machine policy"}
-	WinINetUserPolicy    = Location{platform.CurrentUser, platform.View64, InternetSettingsPolicyKey, "Internet Options user policy"}
-	WinINetUser          = Location{platform.CurrentUser, platform.View64, InternetSettingsKey, "Internet Options (current user)"}
-	WinINetMachine       = Location{platform.LocalMachine, platform.View64, InternetSettingsKey, "Internet Options (machine)"}
-)
+
+// WinINetMachinePolicy is the Group Policy value for the machine.
+func WinINetMachinePolicy() Location {
+	return Location{platform.LocalMachine, platform.View64, InternetSettingsPolicyKey, "Internet Options machine policy"}
+}
+
+// WinINetUserPolicy is the Group Policy value for the current user.
+func WinINetUserPolicy() Location {
+	return Location{platform.CurrentUser, platform.View64, InternetSettingsPolicyKey, "Internet Options user policy"}
+}
+
+// WinINetUser is the current user's Internet Options checkboxes.
+func WinINetUser() Location {
+	return Location{platform.CurrentUser, platform.View64, InternetSettingsKey, "Internet Options (current user)"}
+}
+
+// WinINetMachine is the machine-wide value for users without their own.
+func WinINetMachine() Location {
+	return Location{platform.LocalMachine, platform.View64, InternetSettingsKey, "Internet Options (machine)"}
+}
 
 // WinINetLocations lists the four in precedence order, strongest first.
 func WinINetLocations() []Location {
-	return []Location{WinINetMachinePolicy, WinINetUserPolicy, WinINetUser, WinINetMachine}
+	return []Location{WinINetMachinePolicy(), WinINetUserPolicy(), WinINetUser(), WinINetMachine()}
 }
 
 // Protocol bits of WinHTTP's DefaultSecureProtocols and WinINet's

@@ -384,13 +384,13 @@ func TestWinINetPrecedence(t *testing.T) {
 		tls12At  []string
 		fixable  bool
 	}{
-		{"nothing set: Windows 10 default", nil, []string{WinINetUser.Path()}, nil, true},
-		{"user legacy", map[Location]uint32{WinINetUser: 0xA80}, []string{WinINetUser.Path()}, nil, true},
-		{"user compliant, machine legacy", map[Location]uint32{WinINetUser: 0x800, WinINetMachine: 0xA0},
-			[]string{WinINetMachine.Path()}, []string{WinINetMachine.Path()}, true},
-		{"machine policy wins over a legacy user value", map[Location]uint32{WinINetMachinePolicy: 0x2800, WinINetUser: 0xA0, WinINetMachine: 0xA0}, nil, nil, true},
-		{"user policy legacy beats a compliant user value", map[Location]uint32{WinINetUserPolicy: 0x80, WinINetUser: 0x800},
-			[]string{WinINetUserPolicy.Path()}, []string{WinINetUserPolicy.Path()}, false},
+		{"nothing set: Windows 10 default", nil, []string{WinINetUser().Path()}, nil, true},
+		{"user legacy", map[Location]uint32{WinINetUser(): 0xA80}, []string{WinINetUser().Path()}, nil, true},
+		{"user compliant, machine legacy", map[Location]uint32{WinINetUser(): 0x800, WinINetMachine(): 0xA0},
+			[]string{WinINetMachine().Path()}, []string{WinINetMachine().Path()}, true},
+		{"machine policy wins over a legacy user value", map[Location]uint32{WinINetMachinePolicy(): 0x2800, WinINetUser(): 0xA0, WinINetMachine(): 0xA0}, nil, nil, true},
+		{"user policy legacy beats a compliant user value", map[Location]uint32{WinINetUserPolicy(): 0x80, WinINetUser(): 0x800},
+			[]string{WinINetUserPolicy().Path()}, []string{WinINetUserPolicy().Path()}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -448,7 +448,7 @@ func TestHardenedIsCompliant(t *testing.T) {
 		for _, l := range WinHTTPLocations(osi) {
 			set(t, reg, l.Root, l.View, l.Key, ValueDefaultSecureProtocols, mask)
 		}
-		set(t, reg, WinINetUser.Root, WinINetUser.View, WinINetUser.Key, ValueSecureProtocols, mask)
+		set(t, reg, WinINetUser().Root, WinINetUser().View, WinINetUser().Key, ValueSecureProtocols, mask)
 		res := evaluate(t, reg)
 		if len(res.Findings) != 0 {
 			t.Errorf("build %d hardened: findings %+v", build, res.Findings)

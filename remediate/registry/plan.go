@@ -164,19 +164,19 @@ func NewPlan(reg platform.Registry, opt Options) (*Plan, error) {
 			return nil, err
 		}
 	}
-	if err := want(audit.KindWinINet, schannel.WinINetUser, schannel.ValueSecureProtocols, mask, true); err != nil {
+	if err := want(audit.KindWinINet, schannel.WinINetUser(), schannel.ValueSecureProtocols, mask, true); err != nil {
 		return nil, err
 	}
-	machine, err := schannel.ReadDWORD(reg, schannel.WinINetMachine, schannel.ValueSecureProtocols)
+	machine, err := schannel.ReadDWORD(reg, schannel.WinINetMachine(), schannel.ValueSecureProtocols)
 	if err != nil {
 		return nil, err
 	}
 	if machine.Set {
-		if err := want(audit.KindWinINet, schannel.WinINetMachine, schannel.ValueSecureProtocols, mask, true); err != nil {
+		if err := want(audit.KindWinINet, schannel.WinINetMachine(), schannel.ValueSecureProtocols, mask, true); err != nil {
 			return nil, err
 		}
 	}
-	for _, l := range []schannel.Location{schannel.WinINetMachinePolicy, schannel.WinINetUserPolicy} {
+	for _, l := range []schannel.Location{schannel.WinINetMachinePolicy(), schannel.WinINetUserPolicy()} {
 		v, err := schannel.ReadDWORD(reg, l, schannel.ValueSecureProtocols)
 		if err != nil {
 			return nil, err
