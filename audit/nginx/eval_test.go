@@ -420,3 +420,21 @@ stream {
 		})
 	}
 }
+
+// nginx accepts TLSv1.3 with OpenSSL 1.0.2 and skips it; the report keeps
+// the configured set, explains, and does not suggest TLS 1.3.
+func TestLibraryLacksTLS13(t *testing.T) {
+	a := analyzeTree(t, map[string]string{conf: "http { ssl_protocols TLSv1.2 TLSv1.3; server { listen 443 ssl; } }\n"},
+		"1.14.2", "OpenSSL 1.0.2k-fips  26 Jan 2017", 0)
+	if len(a.Servers) != 1 || a.Servers[0].Effective != set(audit.TLS12, audit.TLS13) {
+		t.Fatalf("servers %+v", a.Servers)
+	}
+	if note := a.Component.Contexts[0].Note; !strings.Contains(note, "OpenSSL 1.0.2k FIPS cannot negotiate TLSv1.3") {
+		t.Errorf("note %q", note)
+	}
+	for _, f := range a.Findings {
+		if f.ID == audit.RuleTLS13Available {
+			t.Errorf("tls13-available with OpenSSL 1.0.2: %+v", f)
+		}
+	}
+}

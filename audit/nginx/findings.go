@@ -194,6 +194,7 @@ func (e *evaluator) servers2() {
 		}
 		hs, notes := applyConfCommands(sv.Effective, s.chain.confCmds(dConfCommand))
 		sv.Notes = append(sv.Notes, notes...)
+		sv.Notes = append(sv.Notes, e.libraryNotes(sv.Effective)...)
 		for _, a := range addrs {
 			if strings.HasSuffix(a, "/quic") && !sv.Effective.Has(audit.TLS13) {
 				sv.Notes = append(sv.Notes, a+": QUIC needs TLSv1.3, which this server does not enable")
@@ -227,6 +228,7 @@ func (e *evaluator) servers2() {
 		reached := p.Directives
 		hs, notes := applyConfCommands(p.Protocols, p.chain.confCmds(confCommandDirective[p.Directive]))
 		p.Notes = append(p.Notes, notes...)
+		p.Notes = append(p.Notes, e.libraryNotes(p.Protocols)...)
 		kind := "proxy"
 		switch {
 		case p.Module == "stream":
@@ -248,6 +250,30 @@ func (e *evaluator) servers2() {
 		})
 	}
 	e.ctxs = ctxs
+}
+
+// libraryNotes says which configured protocols the library cannot speak:
+// nginx accepts the tokens and silently skips them (SSL_OP_NO_* #ifdefs),
+// so the report keeps the configured set and explains.
+func (e *evaluator) libraryNotes(set audit.ProtocolSet) []string {
+	lib := e.d.lib
+	if !lib.Known() {
+		return nil
+	}
+	var missing audit.ProtocolSet
+	if set.Has(audit.TLS13) && !lib.SupportsTLS13() {
+		missing = missing.With(audit.TLS13)
+	}
+	if !lib.SupportsTLS12() {
+		missing = missing.Union(set.Intersect(audit.Set(audit.TLS11, audit.TLS12)))
+	}
+	if lib.Flavor == openssl.FlavorOpenSSL && (lib.Major > 1 || lib.Minor >= 1) && set.Has(audit.SSLv2) {
+		missing = missing.With(audit.SSLv2) // removed in OpenSSL 1.1.0
+	}
+	if missing.Empty() {
+		return nil
+	}
+	return []string{fmt.Sprintf("%s cannot negotiate %s; nginx skips them silently", lib, missing)}
 }
 
 // dirKey identifies a directive in the files (a snippet included by many
