@@ -43,11 +43,12 @@ func (f OSFS) rooted() bool { return f.Root != "" && f.Root != "/" }
 
 // Real maps a host path to the path on this machine's disk.
 func (f OSFS) Real(name string) string {
-	name = filepath.FromSlash(cleanHost(name))
 	if !f.rooted() {
-		return name
+		// Unrooted paths are the machine's own; on Windows they carry a
+		// volume ("C:\...") that must not be turned into "/C:/...".
+		return filepath.Clean(filepath.FromSlash(name))
 	}
-	return filepath.Join(f.Root, name)
+	return filepath.Join(f.Root, filepath.FromSlash(cleanHost(name)))
 }
 
 // Host maps a path on this machine's disk back to the host path.
