@@ -23,9 +23,8 @@ type logicalLine struct {
 	segs []seg
 }
 
-// seg says that text[pos:] starts at src[off:], on physical line line,
-// until the next seg.
-type seg struct{ pos, off, line int }
+// seg says that text[pos:] starts at src[off:], until the next seg.
+type seg struct{ pos, off int }
 
 // srcOff maps a logical position (0..len(text)) to a source offset.
 func (l *logicalLine) srcOff(p int) int {
@@ -87,7 +86,7 @@ func scanLines(src []byte, yield func(*logicalLine) error) error {
 				}
 			}
 			if term > 0 && contentEnd > pos && src[contentEnd-1] == '\\' {
-				ll.segs = append(ll.segs, seg{pos: b.Len(), off: pos, line: line})
+				ll.segs = append(ll.segs, seg{pos: b.Len(), off: pos})
 				b.Write(src[pos : contentEnd-1])
 				joined = true
 				pos, line = next, line+1
@@ -99,7 +98,7 @@ func scanLines(src []byte, yield func(*logicalLine) error) error {
 				continue
 			}
 			if joined {
-				ll.segs = append(ll.segs, seg{pos: b.Len(), off: pos, line: line})
+				ll.segs = append(ll.segs, seg{pos: b.Len(), off: pos})
 			}
 			b.Write(src[pos:contentEnd])
 			ll.end, ll.term, ll.endLine = contentEnd, term, line
