@@ -21,7 +21,13 @@ import (
 
 // corpusDir is the shared real-world config corpus, read from disk because
 // its symlinks matter (go:embed and module zips drop them).
-const corpusDir = "/work/shared/corpus"
+// TLSFLOOR_CORPUS overrides the location.
+func corpusDir() string {
+	if d := os.Getenv("TLSFLOOR_CORPUS"); d != "" {
+		return d
+	}
+	return "/work/shared/corpus"
+}
 
 // mountFS shows a corpus folder at /etc/nginx, as the corpus README's
 // "root / path mapping" column says, plus synthetic files (a wrapper main
@@ -53,7 +59,7 @@ func (m mountFS) real(name string) (string, bool) {
 		r := filepath.Join(m.dir, filepath.FromSlash(strings.TrimPrefix(name, mount)))
 		if stock, ok := stockFiles[strings.TrimPrefix(name, mount+"/")]; ok {
 			if _, err := os.Lstat(r); err != nil {
-				return filepath.Join(corpusDir, stock), true
+				return filepath.Join(corpusDir(), stock), true
 			}
 		}
 		return r, true
@@ -63,7 +69,7 @@ func (m mountFS) real(name string) (string, bool) {
 
 func (m mountFS) host(real string) (string, bool) {
 	for name, stock := range stockFiles {
-		if real == filepath.Join(corpusDir, stock) {
+		if real == filepath.Join(corpusDir(), stock) {
 			return path.Join(mount, name), true
 		}
 	}
@@ -174,7 +180,7 @@ func isMeta(name string) bool {
 
 // regularFiles lists the regular (non-symlink) files directly in dir.
 func regularFiles(t *testing.T, dir string) []string {
-	es, err := os.ReadDir(filepath.Join(corpusDir, dir))
+	es, err := os.ReadDir(filepath.Join(corpusDir(), dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +194,7 @@ func regularFiles(t *testing.T, dir string) []string {
 }
 
 func exists(dir, name string) bool {
-	_, err := os.Stat(filepath.Join(corpusDir, dir, name))
+	_, err := os.Stat(filepath.Join(corpusDir(), dir, name))
 	return err == nil
 }
 
@@ -209,7 +215,7 @@ func corpusEntries(t *testing.T) []corpusEntry {
 	for _, d := range []string{"great-nginx-config/stuff", "lots/nginx", "site-10033/nginx", "site-14402/nginx"} {
 		add("certbot-compat-nginx/"+d, "nginx.conf")
 	}
-	apps, err := os.ReadDir(filepath.Join(corpusDir, "certbot-nginx-roundtrip"))
+	apps, err := os.ReadDir(filepath.Join(corpusDir(), "certbot-nginx-roundtrip"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +242,7 @@ func corpusEntries(t *testing.T) []corpusEntry {
 		}
 	}
 	for _, top := range []string{"crossplane-py", "nginx-go-crossplane"} {
-		cases, err := os.ReadDir(filepath.Join(corpusDir, top))
+		cases, err := os.ReadDir(filepath.Join(corpusDir(), top))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,7 +257,7 @@ func corpusEntries(t *testing.T) []corpusEntry {
 				}
 			}
 			// Cases split into sub-cases (includes-cycle/valid, .../invalid).
-			subs, _ := os.ReadDir(filepath.Join(corpusDir, dir))
+			subs, _ := os.ReadDir(filepath.Join(corpusDir(), dir))
 			for _, s := range subs {
 				if s.IsDir() && exists(dir+"/"+s.Name(), "nginx.conf") && !exists(dir, "nginx.conf") {
 					add(dir+"/"+s.Name(), "nginx.conf")
@@ -334,7 +340,7 @@ var reRow = regexp.MustCompile("^\\| ([^|]+):(\\d+) \\| ([^|]+) \\| `([a-z_]+)` 
 // readmeRows parses the "Every TLS-protocol directive in the corpus" table
 // for the nginx directives.
 func readmeRows(t *testing.T) []readmeRow {
-	f, err := os.Open(filepath.Join(corpusDir, "README.md"))
+	f, err := os.Open(filepath.Join(corpusDir(), "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,11 +371,11 @@ func readmeRows(t *testing.T) []readmeRow {
 var reConfigErr = regexp.MustCompile(`^/etc/nginx/\S+(:\d+)?: \S.*$`)
 
 func TestCorpus(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(corpusDir, "README.md")); err != nil {
+	if _, err := os.Stat(filepath.Join(corpusDir(), "README.md")); err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus missing at %s under CI=true: %v", corpusDir, err)
+			t.Fatalf("corpus missing at %s under CI=true: %v", corpusDir(), err)
 		}
-		t.Skipf("corpus not present at %s: %v", corpusDir, err)
+		t.Skipf("corpus not present at %s: %v", corpusDir(), err)
 	}
 	rows := readmeRows(t)
 	// found: "corpus-relative file:line" -> args, from every entry that parsed.
@@ -378,7 +384,7 @@ func TestCorpus(t *testing.T) {
 	failed := map[string]string{}
 	parsed := 0
 	for _, e := range corpusEntries(t) {
-		fsys := mountFS{dir: filepath.Join(corpusDir, e.dir), extra: fstest.MapFS{}}
+		fsys := mountFS{dir: filepath.Join(corpusDir(), e.dir), extra: fstest.MapFS{}}
 		if !exists(e.dir, "proxy_params") {
 			fsys.extra["etc/nginx/proxy_params"] = &fstest.MapFile{Data: []byte(proxyParams)}
 		}

@@ -102,8 +102,8 @@ func TestApplyConfCommands(t *testing.T) {
 func FuzzParseBytes(f *testing.F) {
 	for _, p := range []string{
 		"testdata/golden/debian-sites.txtar",
-		filepath.Join(corpusDir, "crossplane-py/lua-block-tricky/nginx.conf"),
-		filepath.Join(corpusDir, "certbot-nginx-testdata/etc_nginx/edge_cases.conf"),
+		filepath.Join(corpusDir(), "crossplane-py/lua-block-tricky/nginx.conf"),
+		filepath.Join(corpusDir(), "certbot-nginx-testdata/etc_nginx/edge_cases.conf"),
 	} {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
