@@ -58,7 +58,14 @@ var reVersionText = regexp.MustCompile(`^(?:OpenSSL|LibreSSL) \d{1,4}\.\d{1,4}\.
 //
 // getenv supplies LD_LIBRARY_PATH; pass nil (or a function returning "")
 // when auditing another root, whose processes do not see this environment.
-func LinkedLibrary(fsys platform.FS, binary string, getenv func(string) string) (Library, error) {
+func LinkedLibrary(fsys platform.FS, binary string, getenv func(string) string) (_ Library, err error) {
+	// debug/elf trusts offsets in the file more than a hostile or corrupt
+	// binary deserves; a panic in there is a malformed file, not a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("openssl: %s: malformed ELF file: %v", binary, r)
+		}
+	}()
 	bin, err := openELF(fsys, binary)
 	if err != nil {
 		return Library{}, fmt.Errorf("openssl: %w", err)

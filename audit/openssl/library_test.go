@@ -456,3 +456,19 @@ func hostMultiarch(t *testing.T, bin string) string {
 	}
 	return m
 }
+
+// FuzzLinkedLibrary feeds corrupt ELF files: an error is fine, a panic or a
+// hang is not.
+func FuzzLinkedLibrary(f *testing.F) {
+	if data, err := os.ReadFile("/usr/bin/true"); err == nil {
+		f.Add(data)
+	}
+	f.Add([]byte("\x7fELF\x02\x01\x01"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		root := t.TempDir()
+		if err := os.WriteFile(filepath.Join(root, "bin"), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = LinkedLibrary(platform.NewOSFS(root), "/bin", noEnv)
+	})
+}
