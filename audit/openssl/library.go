@@ -150,11 +150,21 @@ func openELF(fsys platform.FS, name string) (*elfFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	f, err := elf.NewFile(bytes.NewReader(data))
+	f, err := newELF(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s is not an ELF binary or library: %w", name, err)
 	}
 	return &elfFile{path: real, data: data, file: f}, nil
+}
+
+// newELF parses an ELF file, turning a panic in debug/elf into an error.
+func newELF(data []byte) (f *elf.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, fmt.Errorf("malformed ELF file: %v", r)
+		}
+	}()
+	return elf.NewFile(bytes.NewReader(data))
 }
 
 // findVersionText returns the first TLS library version string in data.
