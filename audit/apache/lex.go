@@ -1,6 +1,7 @@
 package apache
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -70,9 +71,13 @@ func scanLines(src []byte, yield func(*logicalLine) error) error {
 	if err := checkBinary(src); err != nil {
 		return err
 	}
+	// One string for the whole file: a line without continuations is a
+	// substring of it, so most lines cost no allocation.
+	str := string(src)
+	var ll logicalLine
 	pos, line := 0, 1
 	for pos < len(src) {
-		ll := logicalLine{start: pos, line: line}
+		ll = logicalLine{start: pos, line: line}
 		var b strings.Builder
 		joined := false
 		for {
@@ -99,8 +104,8 @@ func scanLines(src []byte, yield func(*logicalLine) error) error {
 			}
 			if joined {
 				ll.segs = append(ll.segs, seg{pos: b.Len(), off: pos})
+				b.Write(src[pos:contentEnd])
 			}
-			b.Write(src[pos:contentEnd])
 			ll.end, ll.term, ll.endLine = contentEnd, term, line
 			pos = next
 			if term > 0 {
@@ -108,8 +113,10 @@ func scanLines(src []byte, yield func(*logicalLine) error) error {
 			}
 			break
 		}
-		ll.text = b.String()
-		if !joined {
+		if joined {
+			ll.text = b.String()
+		} else {
+			ll.text = str[ll.start:ll.end]
 			ll.segs = nil
 		}
 		if err := yield(&ll); err != nil {
@@ -120,10 +127,8 @@ func scanLines(src []byte, yield func(*logicalLine) error) error {
 }
 
 func indexByte(src []byte, from int, c byte) int {
-	for i := from; i < len(src); i++ {
-		if src[i] == c {
-			return i
-		}
+	if i := bytes.IndexByte(src[from:], c); i >= 0 {
+		return from + i
 	}
 	return -1
 }
@@ -140,8 +145,10 @@ type word struct {
 // word starting with a double or single quote runs to the matching quote
 // (\q and \\ unescaped inside), or to the end of the line when the quote is
 // never closed; any other word runs to the next blank, with \\ unescaped.
-func splitWords(s string) []word {
-	var out []word
+func splitWords(s string) []word { return appendWords(nil, s) }
+
+// appendWords is splitWords appending to out (reused by the parser).
+func appendWords(out []word, s string) []word {
 	i := 0
 	for {
 		for i < len(s) && isSpace(s[i]) {

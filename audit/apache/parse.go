@@ -204,6 +204,10 @@ func (p *parser) parseFile(name, inclFile string, inclLine int, outer []Section,
 	}()
 
 	var frames []frame
+	var wordBuf []word
+	// byDepth[i] is the section path with i local frames open; popping
+	// reuses it instead of building the slice again.
+	byDepth := [][]Section{outer}
 	sections := outer
 	isActive := active
 	err = scanLines(src, func(ll *logicalLine) error {
@@ -214,7 +218,8 @@ func (p *parser) parseFile(name, inclFile string, inclLine int, outer []Section,
 		if isActive && strings.Contains(text, "${") {
 			text = p.resolveEnv(text)
 		}
-		words := splitWords(text)
+		wordBuf = appendWords(wordBuf[:0], text)
+		words := wordBuf
 		if len(words) == 0 {
 			return nil
 		}
@@ -280,13 +285,16 @@ func (p *parser) parseFile(name, inclFile string, inclLine int, outer []Section,
 			return nil
 		}
 		// Recompute the section path and activity after a change.
-		sections, isActive = outer, active
+		if len(frames) < len(byDepth) {
+			byDepth = byDepth[:len(frames)+1]
+		} else {
+			next := make([]Section, 0, len(outer)+len(frames))
+			next = append(next, byDepth[len(byDepth)-1]...)
+			next = append(next, frames[len(frames)-1].sec)
+			byDepth = append(byDepth, next)
+		}
+		sections, isActive = byDepth[len(frames)], active
 		if len(frames) > 0 {
-			sections = make([]Section, 0, len(outer)+len(frames))
-			sections = append(sections, outer...)
-			for _, f := range frames {
-				sections = append(sections, f.sec)
-			}
 			isActive = frames[len(frames)-1].active
 		}
 		return nil
