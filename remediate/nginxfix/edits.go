@@ -97,27 +97,30 @@ func (p *planner) edits() ([]remediate.FileChange, error) {
 		}
 	}
 	for _, in := range p.inserts {
-		var blk *nginx.Block
-		for i := range p.a.TopBlocks {
-			if p.a.TopBlocks[i].Name == in.module {
-				blk = &p.a.TopBlocks[i]
-				break
+		// Every block of the module gets the line unless it sets the
+		// directive itself; there is one http block in a config nginx
+		// accepts, but the parser also takes several.
+		blocks := 0
+		for _, blk := range p.a.TopBlocks {
+			if blk.Name != in.module || p.blockSets(blk, in.name) {
+				continue
 			}
+			blocks++
+			f, err := p.open(files, &order, blk.File)
+			if err != nil {
+				return nil, err
+			}
+			loc, err := f.lex.Locate(blk.Line, in.module, 0, []string{})
+			if err != nil || loc.Term.Value != "{" {
+				return nil, audit.Errorf(blk.File, blk.Line, "cannot locate the %s block with certainty: %v", in.module, err)
+			}
+			e := insertEdit(f.src, loc, in.name+" "+remediate.Join(newArgs)+";")
+			e.Reason = fmt.Sprintf("add %s %s to the %s block: %s", in.name, remediate.Join(newArgs), in.module, in.reason)
+			f.add(e)
 		}
-		if blk == nil {
+		if blocks == 0 {
 			return nil, audit.Errorf(p.a.Main, 0, "no %s block to add %s to", in.module, in.name)
 		}
-		f, err := p.open(files, &order, blk.File)
-		if err != nil {
-			return nil, err
-		}
-		loc, err := f.lex.Locate(blk.Line, in.module, 0, []string{})
-		if err != nil || loc.Term.Value != "{" {
-			return nil, audit.Errorf(blk.File, blk.Line, "cannot locate the %s block with certainty: %v", in.module, err)
-		}
-		e := insertEdit(f.src, loc, in.name+" "+remediate.Join(newArgs)+";")
-		e.Reason = fmt.Sprintf("add %s %s to the %s block: %s", in.name, remediate.Join(newArgs), in.module, in.reason)
-		f.add(e)
 	}
 	var out []remediate.FileChange
 	for _, r := range order {
@@ -252,4 +255,14 @@ func insertEdit(src []byte, blk locate.NginxDirective, text string) remediate.Ed
 		return remediate.Edit{Start: pos, End: pos, New: eol + indent + text}
 	}
 	return remediate.Edit{Start: next, End: next, New: indent + text + eol}
+}
+
+// blockSets reports whether top block blk has its own name directive.
+func (p *planner) blockSets(blk nginx.Block, name string) bool {
+	for _, d := range p.a.Directives {
+		if d.Name == name && d.BlockFile == blk.File && d.BlockLine == blk.Line && len(d.Context) == 1 {
+			return true
+		}
+	}
+	return false
 }
