@@ -141,7 +141,6 @@ add "$WINHTTP" DefaultSecureProtocols 0xa80 /reg:64
 add "$WINHTTP" DefaultSecureProtocols 0xa0 /reg:32
 add "$INET_U" SecureProtocols 0xa0
 add "$INET_M" SecureProtocols 0xa80 /reg:64
-wineserver -w
 before=$(snapshot)
 # TLS 1.2\Server, .NET v2 and the 32-bit .NET keys do not exist yet.
 grep -q "ABSENT" <<<"$before" || fail "expected some absent keys before the fix"
@@ -168,7 +167,6 @@ grep -q 'DisabledByDefault  (missing) -> 1' "$work/dry-run.txt" || fail "dry-run
 grep -q 'SecureProtocols  0xa0 (SSLv3 TLSv1.0) -> 0x800 (TLSv1.2)' "$work/dry-run.txt" || fail "dry-run diff lacks the HKCU mask change"
 tlsfloor fix >/dev/null 2>"$work/no-tty.err"
 [ "$rc" = 3 ] || fail "fix without --yes and without a terminal: exit $rc, want 3"
-wineserver -w
 [ "$(snapshot)" = "$before" ] || fail "dry-run or unconfirmed fix changed the registry"
 
 step "fix --yes --format json"
@@ -210,7 +208,6 @@ tlsfloor fix --dry-run >"$work/again.txt"
 step "rollback --last restores every value and deletes created keys"
 tlsfloor rollback --last
 [ "$rc" = 0 ] || fail "rollback --last exit $rc, want 0"
-wineserver -w
 after=$(snapshot)
 if [ "$after" != "$before" ]; then
 	fail "registry after rollback differs from before the fix"
@@ -225,7 +222,6 @@ tlsfloor fix --yes >/dev/null
 id2=$(ls -1 "$WINEPREFIX/drive_c/ProgramData/tlsfloor/backups" | grep -v '^\.' | sort | tail -n 1)
 head -c 2 "$WINEPREFIX/drive_c/ProgramData/tlsfloor/backups/$id2/backup.reg" | od -An -tx1 | grep -q 'ff fe' || fail "backup.reg has no UTF-16LE BOM"
 wine reg import "C:\\ProgramData\\tlsfloor\\backups\\$id2\\backup.reg" /reg:64 >/dev/null 2>&1 || fail "reg import backup.reg failed"
-wineserver -w
 after=$(snapshot)
 if [ "$after" != "$before" ]; then
 	fail "registry after reg import of the backup differs from before the fix"
@@ -238,7 +234,6 @@ step "Windows 11 build: TLS 1.3 is enabled too, and rolled back"
 CV='HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
 wine reg add "$CV" /v CurrentBuildNumber /t REG_SZ /d 26100 /f /reg:64 >/dev/null
 wine reg add "$CV" /v CurrentBuild /t REG_SZ /d 26100 /f /reg:64 >/dev/null
-wineserver -w
 before11=$(snapshot)
 tlsfloor fix --yes >"$work/fix11.txt"
 [ "$rc" = 0 ] || fail "fix on build 26100 exit $rc"
@@ -250,7 +245,6 @@ expect_value "$WINHTTP" DefaultSecureProtocols 0x2800 /reg:32
 expect_value "$INET_U" SecureProtocols 0x2800
 tlsfloor rollback --last >/dev/null
 [ "$rc" = 0 ] || fail "rollback on build 26100 exit $rc"
-wineserver -w
 [ "$(snapshot)" = "$before11" ] || fail "registry after the Windows 11 rollback differs"
 wine reg add "$CV" /v CurrentBuildNumber /t REG_SZ /d 7601 /f /reg:64 >/dev/null
 wine reg add "$CV" /v CurrentBuild /t REG_SZ /d 7601 /f /reg:64 >/dev/null
