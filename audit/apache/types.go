@@ -77,8 +77,9 @@ type Section struct {
 	Line int
 	// Active is true when this section's own condition holds (always true
 	// for non-conditional sections except <Macro>, whose body is not live
-	// config). A directive is live only if every enclosing section is
-	// active: see Directive.Active.
+	// config). Conditions inside an already inactive section are not
+	// evaluated (httpd skips those lines) and read as true. A directive is
+	// live only if every enclosing section is active: see Directive.Active.
 	Active bool
 	// Index is the section's position in Config.Sections.
 	Index int
