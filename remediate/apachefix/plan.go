@@ -288,7 +288,7 @@ func (p *planner) server() remediate.Server {
 		disk = func(h string) string { return h }
 	}
 	if p.a.Binary != "" {
-		bin := disk(p.a.Binary)
+		bin := p.a.Binary // named by flag or found on PATH: a path on this machine
 		base := path.Base(p.a.Binary)
 		standard := disk(p.a.Main) == p.a.Main && (p.a.Main == "/etc/apache2/apache2.conf" || p.a.Main == "/etc/httpd/conf/httpd.conf")
 		if strings.HasSuffix(base, "ctl") && standard {

@@ -436,7 +436,7 @@ func (p *planner) server() remediate.Server {
 		disk = func(h string) string { return h }
 	}
 	if p.a.Binary != "" {
-		s.TestArgv = []string{disk(p.a.Binary), "-t", "-c", disk(p.a.Main)}
+		s.TestArgv = []string{p.a.Binary, "-t", "-c", disk(p.a.Main)}
 	}
 	for _, l := range p.a.Listeners {
 		s.Listeners = append(s.Listeners, l.Address)

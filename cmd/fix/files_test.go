@@ -1,0 +1,281 @@
+package fix
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tlsfloor/tlsfloor/audit"
+	"github.com/tlsfloor/tlsfloor/cmd/cmdutil"
+	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
+)
+
+const filesConf = "/etc/nginx/nginx.conf"
+
+const legacyNginx = "events {}\nhttp {\n    server {\n        listen 443 ssl;\n        ssl_protocols TLSv1 TLSv1.1 TLSv1.2;\n    }\n}\n"
+
+// filesRun runs `tlsfloor fix` on Linux against an nginx tree under a
+// temp root.
+type filesRun struct {
+	root, backups string
+	opts          *Options
+	out, errOut   *bytes.Buffer
+	runner        *platformtest.Runner
+	tty           bool
+	stdin         string
+}
+
+func newFilesRun(t *testing.T, conf string) *filesRun {
+	t.Helper()
+	root := t.TempDir()
+	p := filepath.Join(root, "etc/nginx/nginx.conf")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(conf), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	backups := filepath.Join(t.TempDir(), "backups")
+	return &filesRun{root: root, backups: backups, out: &bytes.Buffer{}, errOut: &bytes.Buffer{}, runner: &platformtest.Runner{},
+		opts: &Options{MinVersion: audit.TLS12, TLS13: TLS13Auto, Format: cmdutil.FormatText, BackupDir: backups, GOOS: "linux",
+			Discovery: audit.Options{Root: root, NginxConf: filesConf, NginxVersion: "1.22.1"}}}
+}
+
+func (r *filesRun) exec(t *testing.T) int {
+	t.Helper()
+	r.out.Reset()
+	r.errOut.Reset()
+	ios := cmdutil.Test(strings.NewReader(r.stdin), r.out, r.errOut)
+	ios.InTTY, ios.OutTTY = r.tty, r.tty
+	r.opts.Factory = &cmdutil.Factory{IO: ios, Runner: r.runner, Getenv: func(string) string { return "" },
+		Now:     func() time.Time { return time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC) },
+		Version: "test", NewFS: func(root string) platform.FS { return platform.NewOSFS(root) }}
+	err := Run(context.Background(), r.opts)
+	var ee *cmdutil.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		if ee.Err != nil {
+			r.errOut.WriteString(ee.Err.Error())
+		}
+		return ee.Code
+	}
+	t.Logf("error: %v", err)
+	return 1
+}
+
+func (r *filesRun) conf(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(r.root, "etc/nginx/nginx.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func (r *filesRun) backupCount() int {
+	es, _ := os.ReadDir(r.backups)
+	n := 0
+	for _, e := range es {
+		if e.IsDir() {
+			n++
+		}
+	}
+	return n
+}
+
+const wantDiff = `--- a/etc/nginx/nginx.conf
++++ b/etc/nginx/nginx.conf
+@@ -2,6 +2,6 @@
+ http {
+     server {
+         listen 443 ssl;
+-        ssl_protocols TLSv1 TLSv1.1 TLSv1.2;
++        ssl_protocols TLSv1.2 TLSv1.3;
+     }
+ }
+`
+
+func TestFilesDryRun(t *testing.T) {
+	r := newFilesRun(t, legacyNginx)
+	r.opts.DryRun = true
+	if code := r.exec(t); code != cmdutil.ExitNonCompliant {
+		t.Fatalf("exit %d, want 3; stderr %s", code, r.errOut)
+	}
+	if r.out.String() != wantDiff {
+		t.Errorf("diff:\n%s\nwant\n%s", r.out, wantDiff)
+	}
+	if r.conf(t) != legacyNginx || r.backupCount() != 0 {
+		t.Error("--dry-run changed something")
+	}
+}
+
+func TestFilesNothingToChange(t *testing.T) {
+	r := newFilesRun(t, "events {}\nhttp {\n    ssl_protocols TLSv1.2 TLSv1.3;\n    server { listen 443 ssl; }\n}\n")
+	for _, dry := range []bool{true, false} {
+		r.opts.DryRun = dry
+		if code := r.exec(t); code != 0 {
+			t.Fatalf("dry-run=%v: exit %d, want 0", dry, code)
+		}
+		if strings.TrimSpace(r.out.String()) != "nothing to change" {
+			t.Errorf("stdout %q", r.out)
+		}
+	}
+	if r.backupCount() != 0 {
+		t.Error("a backup was made although nothing changed")
+	}
+}
+
+func TestFilesNoTerminalRefuses(t *testing.T) {
+	r := newFilesRun(t, legacyNginx)
+	if code := r.exec(t); code != cmdutil.ExitNonCompliant {
+		t.Fatalf("exit %d, want 3", code)
+	}
+	if !strings.Contains(r.errOut.String(), "--yes") {
+		t.Errorf("stderr does not say how to apply: %q", r.errOut)
+	}
+	if r.out.String() != wantDiff {
+		t.Errorf("the diff was not printed first: %q", r.out)
+	}
+	if r.conf(t) != legacyNginx || r.backupCount() != 0 {
+		t.Error("changed something without a terminal and without --yes")
+	}
+}
+
+func TestFilesTerminalConfirm(t *testing.T) {
+	for _, answer := range []string{"n\n", "", "yes\n"} {
+		r := newFilesRun(t, legacyNginx)
+		r.tty, r.stdin = true, answer
+		code := r.exec(t)
+		if !strings.Contains(r.errOut.String(), "Apply these changes? [y/N]") {
+			t.Errorf("%q: no prompt on stderr: %q", answer, r.errOut)
+		}
+		applied := r.conf(t) != legacyNginx
+		switch answer {
+		case "yes\n":
+			if code != 0 || !applied || r.backupCount() != 1 {
+				t.Errorf("yes: exit %d, applied %v, backups %d", code, applied, r.backupCount())
+			}
+		default:
+			if code != cmdutil.ExitNonCompliant || applied || r.backupCount() != 0 {
+				t.Errorf("%q: exit %d, applied %v, backups %d", answer, code, applied, r.backupCount())
+			}
+		}
+	}
+}
+
+func TestFilesYesThenNothingToChange(t *testing.T) {
+	r := newFilesRun(t, legacyNginx)
+	r.opts.Yes = true
+	if code := r.exec(t); code != 0 {
+		t.Fatalf("exit %d; stderr %s", code, r.errOut)
+	}
+	if got := r.conf(t); !strings.Contains(got, "ssl_protocols TLSv1.2 TLSv1.3;") {
+		t.Fatalf("not fixed:\n%s", got)
+	}
+	fi, err := os.Stat(filepath.Join(r.root, "etc/nginx/nginx.conf"))
+	if err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v, want 0640 kept (%v)", fi.Mode(), err)
+	}
+	fixed := r.conf(t)
+	if code := r.exec(t); code != 0 || strings.TrimSpace(r.out.String()) != "nothing to change" {
+		t.Fatalf("second fix: exit %d, stdout %q", code, r.out)
+	}
+	if r.backupCount() != 1 || r.conf(t) != fixed {
+		t.Errorf("second fix wrote something: %d backups", r.backupCount())
+	}
+}
+
+func TestFilesJSON(t *testing.T) {
+	r := newFilesRun(t, legacyNginx)
+	r.opts.Format, r.opts.Yes = cmdutil.FormatJSON, true
+	r.opts.Discovery.NginxBin = "/fake/nginx"
+	// The fake nginx answers -V and passes the config test.
+	disk := filepath.Join(r.root, "etc/nginx/nginx.conf")
+	r.runner.Script = map[string]platform.Output{
+		"/fake/nginx -V":            {Stderr: []byte("nginx version: nginx/1.22.1\nbuilt with OpenSSL 3.0.15 3 Sep 2024\n")},
+		"/fake/nginx -t -c " + disk: {Stderr: []byte("nginx: configuration file " + disk + " test is successful\n")},
+	}
+	if code := r.exec(t); code != 0 {
+		t.Fatalf("exit %d; stderr %s", code, r.errOut)
+	}
+	var doc struct {
+		SchemaVersion int  `json:"schema_version"`
+		Changed       bool `json:"changed"`
+		Applied       bool `json:"applied"`
+		Plan          struct {
+			Files []struct {
+				Path  string `json:"path"`
+				Edits []struct {
+					Location string `json:"location"`
+					Reason   string `json:"reason"`
+				} `json:"edits"`
+			} `json:"files"`
+			Servers []struct {
+				TestArgv []string `json:"test_argv"`
+			} `json:"servers"`
+		} `json:"plan"`
+		Diff   string `json:"diff"`
+		Result struct {
+			BackupID   string `json:"backup_id"`
+			ConfigTest []struct {
+				OK     bool   `json:"ok"`
+				Output string `json:"output"`
+			} `json:"config_test"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(r.out.Bytes(), &doc); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, r.out)
+	}
+	if doc.SchemaVersion != 1 || !doc.Changed || !doc.Applied || doc.Diff != wantDiff {
+		t.Errorf("doc %+v", doc)
+	}
+	if len(doc.Plan.Files) != 1 || len(doc.Plan.Files[0].Edits) != 1 {
+		t.Fatalf("files %+v", doc.Plan.Files)
+	}
+	e := doc.Plan.Files[0].Edits[0]
+	if e.Location != filesConf+":5" || !strings.Contains(e.Reason, "legacy-protocol-enabled") {
+		t.Errorf("edit %+v", e)
+	}
+	if doc.Result.BackupID == "" || len(doc.Result.ConfigTest) != 1 || !doc.Result.ConfigTest[0].OK || !strings.Contains(doc.Result.ConfigTest[0].Output, "successful") {
+		t.Errorf("result %+v", doc.Result)
+	}
+}
+
+func TestFilesConfigTestFailsRollsBack(t *testing.T) {
+	r := newFilesRun(t, legacyNginx)
+	r.opts.Yes = true
+	r.opts.Discovery.NginxBin = "/fake/nginx"
+	r.runner.Script = map[string]platform.Output{
+		"/fake/nginx -V": {Stderr: []byte("nginx version: nginx/1.22.1\n")},
+		// No answer for -t: the scripted runner fails it.
+	}
+	if code := r.exec(t); code != cmdutil.ExitRolledBack {
+		t.Fatalf("exit %d, want 5; stderr %s", code, r.errOut)
+	}
+	if r.conf(t) != legacyNginx {
+		t.Error("the file was not restored")
+	}
+}
+
+func TestFilesUnreadableConfig(t *testing.T) {
+	r := newFilesRun(t, "events {}\nhttp {\n    ssl_protocols TLSv1;\n    server { listen 443 ssl\n}\n")
+	r.opts.Yes = true
+	if code := r.exec(t); code != cmdutil.ExitUsage {
+		t.Fatalf("exit %d, want 2", code)
+	}
+	if !strings.Contains(r.errOut.String(), filesConf+":") {
+		t.Errorf("no path:line in %q", r.errOut)
+	}
+	if r.backupCount() != 0 {
+		t.Error("a backup was made")
+	}
+}
