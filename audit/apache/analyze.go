@@ -65,6 +65,7 @@ func analyze(ctx context.Context, env *audit.Env, lib *openssl.Library) (*Analys
 			notes = append(notes, "environment variables read from "+ev)
 		}
 	}
+	a.ParseOptions = opt
 	cfg, err := Parse(env.FS, d.main, opt)
 	if err != nil {
 		return nil, err

@@ -40,6 +40,10 @@ type Analysis struct {
 	// case >= 1.1.1 is assumed); LibraryPath is where it was read from.
 	Library     openssl.Version
 	LibraryPath string
+	// ParseOptions are the options Main was parsed with (ServerRoot,
+	// version, Debian envvars); pass them to Parse to re-read edited bytes
+	// exactly the same way.
+	ParseOptions ParseOptions
 	// Defines are the Define'd names (value "" for a bare Define) at the
 	// end of parsing.
 	Defines map[string]string
