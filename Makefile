@@ -3,13 +3,16 @@ GO      ?= go
 PKGS    ?= ./...
 FUZZTIME ?= 20s
 
-.PHONY: build test test-race vet fmt-check cross fuzz bench update test-wine
+.PHONY: build test unit test-race vet fmt-check cross fuzz bench update test-wine
 
 build:
 	$(GO) build -o bin/tlsfloor ./cmd/tlsfloor
 
-# test: formatting, vet (Linux and Windows), cross builds, then every test.
-test: fmt-check vet cross
+# test: formatting, vet (Linux and Windows), cross builds, every Go test,
+# then the Windows registry end to end under Wine.
+test: fmt-check vet cross unit test-wine
+
+unit:
 	$(GO) test -count=1 $(PKGS)
 
 test-race:
