@@ -39,6 +39,7 @@ type tctx struct {
 	src       audit.Source
 	ciphers   []string
 	reachedBy []int // indexes of directives whose set reaches it
+	decidedBy *audit.Location
 }
 
 func (e *evaluator) configuredFor(c chain, module string) configured {
@@ -211,7 +212,7 @@ func (e *evaluator) servers2() {
 			},
 			affect:    audit.Affect{File: sv.File, Line: sv.Line, Name: s.describe(addrs)},
 			effective: sv.Effective, handshake: hs, from: sv.EffectiveFrom, src: sv.EffectiveSource,
-			ciphers: sv.Ciphers, reachedBy: reached,
+			ciphers: sv.Ciphers, reachedBy: reached, decidedBy: sv.DecidedBy,
 		})
 	}
 	for _, g := range order {
@@ -424,6 +425,10 @@ func (e *evaluator) findings() {
 		}
 		msg := fmt.Sprintf("no %s applies to this %s; the built-in default of nginx %s enables %s",
 			protoDirectiveFor(c.report.Kind), c.report.Kind, ver, e.legacyNames(legacy))
+		if c.decidedBy != nil {
+			msg = fmt.Sprintf("the default server at %s decides this %s's protocols and has no %s; the built-in default of nginx %s enables %s",
+				fmtLoc(*c.decidedBy), c.report.Kind, protoDirectiveFor(c.report.Kind), ver, e.legacyNames(legacy))
+		}
 		if why != "" {
 			msg += "; " + why
 		}
