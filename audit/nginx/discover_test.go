@@ -151,3 +151,18 @@ func TestRootedSymlink(t *testing.T) {
 		t.Fatalf("directives %+v", a.Directives)
 	}
 }
+
+// A binary whose config is gone is reported as not found, saying so.
+func TestBinaryWithoutConfig(t *testing.T) {
+	root := t.TempDir()
+	runner := fakeNginx("1.24.0", "", "/etc/nginx/nginx.conf")
+	env := testEnv(root, runner, audit.Options{NginxBin: "/fake/nginx"})
+	a, err := Analyze(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(a.Component.Notes, "\n")
+	if a.Found || a.Component.Status != audit.StatusNotFound || !strings.Contains(notes, "/fake/nginx -V names /etc/nginx/nginx.conf, which does not exist") {
+		t.Errorf("found %v status %v notes:\n%s", a.Found, a.Component.Status, notes)
+	}
+}
