@@ -127,6 +127,12 @@ func (l *loader) parseFile(name, from string, fromLine int) (crossplane.Directiv
 		line := 1 + bytes.Count(data[:i], []byte{'\n'})
 		return nil, audit.Errorf(name, line, "binary data (NUL byte) in nginx config")
 	}
+	// nginx reads a UTF-8 byte order mark as part of the first directive
+	// name and refuses the file; crossplane would accept it as an unknown
+	// directive and hide, say, the whole http block.
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		return nil, audit.Errorf(name, 1, "UTF-8 byte order mark at the start of the file (nginx rejects it)")
+	}
 	opts := &crossplane.ParseOptions{
 		SingleFile: true,
 		Open: func(p string) (io.ReadCloser, error) {
