@@ -158,14 +158,22 @@ func rewriteEdits(src []byte, d locate.NginxDirective, args []string) []remediat
 		}
 	}
 	text := strings.Join(words, " ")
+	// The new text must not run into what follows: a "#" right after a
+	// word is part of the word, not a comment.
+	sep := func(end int) string {
+		if end < len(src) && !strings.ContainsRune(" \t\r\n;{}", rune(src[end])) {
+			return " "
+		}
+		return ""
+	}
 	if len(d.Comments) == 0 {
 		s, e := d.ArgsSpan()
 		if string(src[s:e]) == text {
 			return nil
 		}
-		return []remediate.Edit{{Start: s, End: e, New: text}}
+		return []remediate.Edit{{Start: s, End: e, New: text + sep(e)}}
 	}
-	edits := []remediate.Edit{{Start: d.Args[0].Start, End: d.Args[0].End, New: text}}
+	edits := []remediate.Edit{{Start: d.Args[0].Start, End: d.Args[0].End, New: text + sep(d.Args[0].End)}}
 	for _, a := range d.Args[1:] {
 		// Remove the blanks before the argument too, unless they are the
 		// indentation of its line (what follows keeps its place).
