@@ -152,8 +152,6 @@ type srv struct {
 	listens []listenSpec
 	sslOn   bool
 	chain   chain
-	tls     bool
-	idx     int // index in Analysis.Servers when tls
 }
 
 type evaluator struct {

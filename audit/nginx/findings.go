@@ -42,7 +42,7 @@ type tctx struct {
 	decidedBy *audit.Location
 }
 
-func (e *evaluator) configuredFor(c chain, module string) configured {
+func (e *evaluator) configuredFor(c chain) configured {
 	set, lvl := c.protocols(dSSLProtocols)
 	if set == nil {
 		return configured{set: e.deflt, src: audit.SourceDefault}
@@ -140,7 +140,7 @@ func (e *evaluator) servers2() {
 	}
 	conf := map[*srv]configured{}
 	for _, s := range e.servers {
-		conf[s] = e.configuredFor(s.chain, s.module)
+		conf[s] = e.configuredFor(s.chain)
 	}
 	ctxs := []*tctx{}
 	for _, s := range e.servers {
@@ -202,8 +202,6 @@ func (e *evaluator) servers2() {
 				break
 			}
 		}
-		s.tls = true
-		s.idx = len(e.a.Servers)
 		e.a.Servers = append(e.a.Servers, sv)
 		ctxs = append(ctxs, &tctx{
 			report: audit.Context{
