@@ -63,7 +63,8 @@ func (c *Conf) Get(section, key string) (Entry, bool) {
 // ParseConf reads an openssl.cnf through fsys. Lines OpenSSL itself
 // rejects (a missing "=", an unclosed "[section", a $variable without a
 // value, includes nested too deep) give a *audit.ConfigError at path:line.
-// Relative .include paths are read from the including file's directory.
+// Relative .include paths are read from ".pragma includedir", else from
+// "/", the working directory of services (OpenSSL uses the process's).
 func ParseConf(fsys platform.FS, name string) (*Conf, error) {
 	p := &confParser{fsys: fsys, conf: &Conf{Path: name, sections: map[string][]Entry{}}, section: DefaultSection}
 	p.conf.sections[DefaultSection] = nil
@@ -74,10 +75,12 @@ func ParseConf(fsys platform.FS, name string) (*Conf, error) {
 }
 
 type confParser struct {
-	fsys     platform.FS
-	conf     *Conf
-	section  string
-	dollarID bool // .pragma dollarid:on: '$' inside names is literal
+	fsys       platform.FS
+	conf       *Conf
+	section    string
+	dollarID   bool   // .pragma dollarid:on: '$' inside names is literal
+	absPath    bool   // .pragma abspath:on: relative .include is an error
+	includeDir string // .pragma includedir:DIR: base for relative .include
 }
 
 func (p *confParser) file(name string, depth int) error {
@@ -141,8 +144,15 @@ func (p *confParser) file(name string, depth int) error {
 		case strings.HasPrefix(line, ".pragma"):
 			v := strings.TrimSpace(strings.TrimPrefix(line, ".pragma"))
 			v = strings.ReplaceAll(strings.TrimSpace(strings.TrimPrefix(v, "=")), " ", "")
-			if strings.HasPrefix(v, "dollarid:") {
-				p.dollarID = v == "dollarid:on" || v == "dollarid:true"
+			name, val, _ := strings.Cut(v, ":")
+			on := val == "on" || val == "true"
+			switch name {
+			case "dollarid":
+				p.dollarID = on
+			case "abspath":
+				p.absPath = on
+			case "includedir":
+				p.includeDir = val
 			}
 		default:
 			if err := p.assignment(name, lineNo, line); err != nil {
@@ -158,7 +168,16 @@ func (p *confParser) include(from string, line int, target string, depth int) er
 		return audit.Errorf(from, line, ".include nested more than %d deep (include loop?)", maxIncludeDepth)
 	}
 	if !strings.HasPrefix(target, "/") {
-		target = path.Join(path.Dir(from), target)
+		if p.absPath {
+			return audit.Errorf(from, line, "relative path %q with .pragma abspath", target)
+		}
+		// OpenSSL reads a relative path from .pragma includedir, else
+		// from the process's working directory, which for services is /.
+		base := "/"
+		if strings.HasPrefix(p.includeDir, "/") {
+			base = p.includeDir
+		}
+		target = path.Join(base, target)
 	}
 	fi, err := p.fsys.Stat(target)
 	if errors.Is(err, fs.ErrNotExist) {

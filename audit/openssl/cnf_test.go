@@ -85,6 +85,7 @@ func TestParseConfErrors(t *testing.T) {
 		{"a = ${x\n", "/etc/ssl/openssl.cnf:1: a: no close brace"},
 		{".include\n", "/etc/ssl/openssl.cnf:1: .include without a path"},
 		{".include /etc/ssl/openssl.cnf\n", "/etc/ssl/openssl.cnf:1: .include nested more than 10 deep (include loop?)"},
+		{".pragma abspath:true\n.include rel.cnf\n", "/etc/ssl/openssl.cnf:2: relative path \"rel.cnf\" with .pragma abspath"},
 	}
 	for _, tt := range tests {
 		_, err := parseConfText(t, map[string]string{"etc/ssl/openssl.cnf": tt.text})
@@ -96,7 +97,7 @@ func TestParseConfErrors(t *testing.T) {
 
 func TestParseConfIncludes(t *testing.T) {
 	conf, err := parseConfText(t, map[string]string{
-		"etc/ssl/openssl.cnf":      "[s]\n.include conf.d\n.include = /etc/ssl/extra.cnf\n.include /nowhere.cnf\nlast = main\n",
+		"etc/ssl/openssl.cnf":      "[s]\n.pragma includedir:/etc/ssl\n.include conf.d\n.include = /etc/ssl/extra.cnf\n.include /nowhere.cnf\nlast = main\n",
 		"etc/ssl/conf.d/b.cnf":     "b = 2\n",
 		"etc/ssl/conf.d/a.conf":    "a = 1\n[t]\n",
 		"etc/ssl/conf.d/skip.txt":  "skip = 1\n",
@@ -123,7 +124,7 @@ func TestParseConfIncludes(t *testing.T) {
 	if d := cmp.Diff([]string{"b@/etc/ssl/conf.d/b.cnf", "extra@/etc/ssl/extra.cnf", "last@/etc/ssl/openssl.cnf"}, gt); d != "" {
 		t.Errorf("[t] (-want +got):\n%s", d)
 	}
-	if len(conf.Missing) != 1 || conf.Missing[0].Value != "/nowhere.cnf" || conf.Missing[0].Line != 4 {
+	if len(conf.Missing) != 1 || conf.Missing[0].Value != "/nowhere.cnf" || conf.Missing[0].Line != 5 {
 		t.Errorf("missing includes = %+v", conf.Missing)
 	}
 }
@@ -139,7 +140,7 @@ func TestParseConfAgainstOpenSSL(t *testing.T) {
 		"a = 1\n[s]\nb = $a\n", "x = \"quoted # hash\"\n", "a = 1 \\\n  continued\n", "[ s ]\n  k=v  # c\n",
 		"a = $ENV::HOME\n", "s::k = v\n[s]\nx = $s::k\n", "a = $(b\n", "weird key = v\n", "\n# only a comment\n",
 		"[s]\nMinProtocol = TLSv1\nCipherString = DEFAULT:@SECLEVEL=0\n", "a=b\nc=$a$a\n", "[]\n", "[ a b ]\n", "[a]junk\nx=1\n", "[a.b-c]\n", "[ x ]]\n", "k = v\\\n",
-		".pragma dollarid:on\na = $b\n", "a = b\\#c\n", "= v\n", "a = \"unterminated\n", "[s]\n.include\n",
+		".pragma dollarid:on\na = $b\n", "a = b\\#c\n", ".pragma abspath:true\n.include rel.cnf\n", ".pragma = abspath:on\nx=1\n", "= v\n", "a = \"unterminated\n", "[s]\n.include\n",
 	}
 	for _, p := range []string{"/etc/ssl/openssl.cnf"} {
 		if data, err := os.ReadFile(p); err == nil {
