@@ -49,7 +49,7 @@ type clientHello struct {
 	v13     bool // supported_versions offers TLS 1.3
 }
 
-func readClientHello(c net.Conn) (clientHello, error) {
+func readClientHello(c io.Reader) (clientHello, error) {
 	var hdr [5]byte
 	if _, err := io.ReadFull(c, hdr[:2]); err != nil {
 		return clientHello{}, err
