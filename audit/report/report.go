@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/tlsfloor/tlsfloor/audit"
@@ -62,12 +61,8 @@ func WriteText(w io.Writer, r *audit.Report, opt TextOptions) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s — policy: %s or newer\n", r.Tool.Name, r.Tool.Version, r.Policy.Min)
 
-	byComponent := map[audit.ComponentKind][]audit.Finding{}
-	for _, f := range r.Findings {
-		byComponent[f.Component] = append(byComponent[f.Component], f)
-	}
-	shown := map[audit.ComponentKind]bool{}
-	for _, c := range r.Components {
+	owner := assignFindings(r)
+	for i, c := range r.Components {
 		b.WriteString("\n")
 		title := string(c.Kind)
 		if c.Version != "" {
@@ -100,27 +95,23 @@ func WriteText(w io.Writer, r *audit.Report, opt TextOptions) error {
 				fmt.Fprintf(&b, "      note: %s\n", ctx.Note)
 			}
 		}
-		if !shown[c.Kind] {
-			shown[c.Kind] = true
-			for _, f := range byComponent[c.Kind] {
+		for j, f := range r.Findings {
+			if owner[j] == i {
 				writeFinding(&b, p, f)
 			}
 		}
 	}
-	// Findings of components that were not listed (should not happen, but
-	// never drop a finding).
-	var rest []audit.ComponentKind
-	for k := range byComponent {
-		if !shown[k] {
-			rest = append(rest, k)
+	// Findings that belong to no listed component (never drop one).
+	var orphans bool
+	for j, f := range r.Findings {
+		if owner[j] >= 0 {
+			continue
 		}
-	}
-	sort.Slice(rest, func(i, j int) bool { return rest[i] < rest[j] })
-	for _, k := range rest {
-		fmt.Fprintf(&b, "\n%s\n", p.wrap("1", string(k)))
-		for _, f := range byComponent[k] {
-			writeFinding(&b, p, f)
+		if !orphans {
+			fmt.Fprintf(&b, "\n%s\n", p.wrap("1", "other findings"))
+			orphans = true
 		}
+		writeFinding(&b, p, f)
 	}
 
 	if len(r.Findings) > 0 {
@@ -153,6 +144,48 @@ func WriteText(w io.Writer, r *audit.Report, opt TextOptions) error {
 	fmt.Fprintf(&b, "%s (fail on %s and above): %s\n", verdict, r.Summary.FailOn, strings.Join(counts, ", "))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// assignFindings decides under which component each finding is printed: the
+// component of the same kind whose path is the finding's file, else one of
+// that kind with a context in that file, else the first of that kind; -1 when
+// no component of that kind was reported.
+func assignFindings(r *audit.Report) []int {
+	owner := make([]int, len(r.Findings))
+	for j, f := range r.Findings {
+		owner[j] = -1
+		for i, c := range r.Components {
+			if c.Kind == f.Component && c.Path == f.File {
+				owner[j] = i
+				break
+			}
+		}
+		if owner[j] >= 0 {
+			continue
+		}
+	contexts:
+		for i, c := range r.Components {
+			if c.Kind != f.Component {
+				continue
+			}
+			for _, ctx := range c.Contexts {
+				if ctx.File == f.File {
+					owner[j] = i
+					break contexts
+				}
+			}
+		}
+		if owner[j] >= 0 {
+			continue
+		}
+		for i, c := range r.Components {
+			if c.Kind == f.Component {
+				owner[j] = i
+				break
+			}
+		}
+	}
+	return owner
 }
 
 func writeFinding(b *strings.Builder, p painter, f audit.Finding) {
