@@ -46,7 +46,7 @@ func analyze(ctx context.Context, env *audit.Env, lib *openssl.Library) (*Analys
 	a := &Analysis{Binary: d.binary, Version: d.version, Defines: map[string]string{}}
 	if d.main == "" {
 		notes := []string{"no Apache httpd found; looked for: " + strings.Join(d.looked, ", ")}
-		a.Component = audit.Component{Kind: audit.KindApache, Version: "unknown",
+		a.Component = audit.Component{Kind: audit.KindApache, Version: "",
 			Status: audit.StatusNotFound, Notes: append(notes, d.notes...)}
 		return a, nil
 	}
