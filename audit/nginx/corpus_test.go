@@ -298,12 +298,14 @@ var mustFail = []string{
 	"certbot-nginx-testdata/etc_nginx/broken.conf",
 }
 
-// mustParse are whole trees and edge cases the README says are valid.
-// (crossplane-py/lua-block-simple and nginx-go-crossplane/lua-block-simple
-// are valid too but fail: crossplane v0.4.89's Lua lexer miscounts a brace
-// inside a Lua "--" comment. The audit then stops with a path:line error
-// instead of guessing, which is the safe side.)
+// mustParse are whole trees and edge cases the README says are valid. The
+// lua-block-simple cases need blankLuaComments: crossplane's Lua lexer
+// alone miscounts the brace in "-- ... that'll ... {".
 var mustParse = []string{
+	"crossplane-py/lua-block-simple/nginx.conf",
+	"nginx-go-crossplane/lua-block-simple/simple.conf",
+	"crossplane-py/lua-block-larger/nginx.conf",
+	"crossplane-py/lua-block-tricky/nginx.conf",
 	"nginx-upstream-conf/nginx.conf",
 	"nginx-go-crossplane/ubuntu-default/nginx.conf",
 	"nginx-go-crossplane/large-config/nginx.conf.kld",

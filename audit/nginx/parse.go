@@ -133,11 +133,12 @@ func (l *loader) parseFile(name, from string, fromLine int) (crossplane.Directiv
 	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
 		return nil, audit.Errorf(name, 1, "UTF-8 byte order mark at the start of the file (nginx rejects it)")
 	}
+	lexed := blankLuaComments(data)
 	opts := &crossplane.ParseOptions{
 		SingleFile: true,
 		Open: func(p string) (io.ReadCloser, error) {
 			if cleanPath(p) == name {
-				return io.NopCloser(bytes.NewReader(data)), nil
+				return io.NopCloser(bytes.NewReader(lexed)), nil
 			}
 			b, err := l.read(cleanPath(p))
 			if err != nil {

@@ -111,7 +111,18 @@ func FuzzParseBytes(f *testing.F) {
 	}
 	f.Add([]byte("http { ssl_protocols TLSv1; server { listen 443 ssl; } }"))
 	f.Add([]byte("a \"b\\\"c' {;}\n#"))
+	f.Add([]byte("content_by_lua_block { -- it's {\n x = '--' }"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// Blanking Lua comments keeps every byte offset and line break.
+		b := blankLuaComments(data)
+		if len(b) != len(data) {
+			t.Fatalf("length %d -> %d", len(data), len(b))
+		}
+		for i := range data {
+			if (data[i] == '\n') != (b[i] == '\n') || (b[i] != data[i] && b[i] != ' ') {
+				t.Fatalf("byte %d: %q -> %q", i, data[i], b[i])
+			}
+		}
 		_, err := ParseBytes("/f.conf", data)
 		if err != nil && (!audit.IsConfigError(err) || strings.Contains(err.Error(), "\n")) {
 			t.Fatalf("bad error %T %q", err, err)
