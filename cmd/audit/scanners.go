@@ -3,9 +3,11 @@ package audit
 import (
 	"github.com/tlsfloor/tlsfloor/audit"
 	"github.com/tlsfloor/tlsfloor/audit/apache"
+	"github.com/tlsfloor/tlsfloor/audit/live"
 	"github.com/tlsfloor/tlsfloor/audit/nginx"
 	"github.com/tlsfloor/tlsfloor/audit/openssl"
 	"github.com/tlsfloor/tlsfloor/audit/schannel"
+	"github.com/tlsfloor/tlsfloor/platform/probe"
 )
 
 // DefaultScanners lists the scanners for goos, in report order. Each scanner
@@ -22,4 +24,6 @@ func DefaultScanners(goos string) []audit.Scanner {
 }
 
 // liveScanners are the scanners that --live adds (probing listeners).
-func liveScanners() []audit.Scanner { return nil }
+func liveScanners() []audit.Scanner {
+	return []audit.Scanner{live.New(probe.New(probe.Options{}), live.NginxListeners, live.ApacheListeners)}
+}
