@@ -2,6 +2,8 @@ package remediate
 
 import (
 	"io/fs"
+	"path"
+	"time"
 
 	"github.com/tlsfloor/tlsfloor/platform"
 )
@@ -93,3 +95,61 @@ type sizedInfo struct {
 }
 
 func (s sizedInfo) Size() int64 { return s.size }
+
+// IsolatedFS serves one file's bytes under its names and an empty file for
+// every other path (globs match nothing). Parsing a changed file through it
+// gives the parser's reading of exactly that file, with includes resolving
+// to nothing, at the cost of that file alone instead of the whole tree.
+type IsolatedFS struct {
+	Names []string // the file's host path(s)
+	Data  []byte
+}
+
+func (o IsolatedFS) own(name string) bool {
+	for _, n := range o.Names {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// ReadFile implements platform.FS.
+func (o IsolatedFS) ReadFile(name string) ([]byte, error) {
+	if o.own(name) {
+		return append([]byte(nil), o.Data...), nil
+	}
+	return []byte{}, nil
+}
+
+// Stat implements platform.FS: every path is a regular file.
+func (o IsolatedFS) Stat(name string) (fs.FileInfo, error) {
+	if o.own(name) {
+		return isoInfo{name: name, size: int64(len(o.Data))}, nil
+	}
+	return isoInfo{name: name}, nil
+}
+
+// Lstat implements platform.FS.
+func (o IsolatedFS) Lstat(name string) (fs.FileInfo, error) { return o.Stat(name) }
+
+// ReadDir implements platform.FS: directories are empty.
+func (o IsolatedFS) ReadDir(string) ([]fs.DirEntry, error) { return nil, nil }
+
+// Glob implements platform.FS: nothing matches.
+func (o IsolatedFS) Glob(string) ([]string, error) { return nil, nil }
+
+// EvalSymlinks implements platform.FS: no links.
+func (o IsolatedFS) EvalSymlinks(name string) (string, error) { return name, nil }
+
+type isoInfo struct {
+	name string
+	size int64
+}
+
+func (i isoInfo) Name() string       { return path.Base(i.name) }
+func (i isoInfo) Size() int64        { return i.size }
+func (i isoInfo) Mode() fs.FileMode  { return 0o644 }
+func (i isoInfo) ModTime() time.Time { return time.Time{} }
+func (i isoInfo) IsDir() bool        { return false }
+func (i isoInfo) Sys() any           { return nil }

@@ -133,6 +133,11 @@ func rewriteEdit(src []byte, l locate.ApacheLine, args []string) (remediate.Edit
 	if string(src[s:e]) == text {
 		return remediate.Edit{}, false
 	}
+	// After a closing quote httpd starts the next word at once; keep the
+	// new words apart from whatever followed.
+	if e < l.End && !isBlank(src[e]) {
+		text += " "
+	}
 	return remediate.Edit{Start: s, End: e, New: text}, true
 }
 
@@ -175,3 +180,5 @@ func appendSection(src []byte, text string) remediate.Edit {
 	b.WriteString("<IfModule ssl_module>" + eol + "    " + text + eol + "</IfModule>" + eol)
 	return remediate.Edit{Start: len(src), End: len(src), New: b.String()}
 }
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f' }

@@ -13,9 +13,9 @@ import (
 	"github.com/tlsfloor/tlsfloor/remediate/locate"
 )
 
-// Verify parses the configuration as the plan leaves it (through an
-// overlay; nothing is written) with audit/apache's parser and refuses the
-// plan unless
+// Verify parses every changed file as the plan leaves it (from memory;
+// nothing is written) with audit/apache's parser and refuses the plan
+// unless
 //   - it still parses;
 //   - in every changed file, the parser's directives (name and arguments as
 //     written) equal the locator's reading of the new bytes;
@@ -24,18 +24,6 @@ import (
 //     (or the <IfModule ssl_module> ... </IfModule> added around one) and
 //     names only TLS 1.2 and newer.
 func Verify(fsys platform.FS, a *apache.Analysis, plan *remediate.Plan) error {
-	overlay, err := remediate.NewOverlayFS(fsys, plan.Files)
-	if err != nil {
-		return err
-	}
-	cfg, err := apache.Parse(overlay, a.Main, apache.ParseOptions{ServerRoot: a.ServerRoot, Version: a.Version})
-	if err != nil {
-		return fmt.Errorf("apache: the edited configuration does not parse, nothing written: %w", err)
-	}
-	byFile := map[string][]apache.Directive{}
-	for _, d := range cfg.Directives {
-		byFile[d.File] = append(byFile[d.File], d)
-	}
 	for i := range plan.Files {
 		fc := &plan.Files[i]
 		if len(fc.Edits) == 0 {
@@ -44,6 +32,20 @@ func Verify(fsys platform.FS, a *apache.Analysis, plan *remediate.Plan) error {
 		after, err := fc.After()
 		if err != nil {
 			return err
+		}
+		// Parse the edited file on its own (includes resolve to empty
+		// files): the cost is that file's, not the whole tree's.
+		names := []string{fc.Path}
+		if fc.RealPath != "" && fc.RealPath != fc.Path {
+			names = append(names, fc.RealPath)
+		}
+		cfg, err := apache.Parse(remediate.IsolatedFS{Names: names, Data: after}, fc.Path, apache.ParseOptions{ServerRoot: a.ServerRoot, Version: a.Version})
+		if err != nil {
+			return fmt.Errorf("apache: the edited file does not parse, nothing written: %w", err)
+		}
+		byFile := map[string][]apache.Directive{}
+		for _, d := range cfg.Directives {
+			byFile[d.File] = append(byFile[d.File], d)
 		}
 		if err := verifyFile(fc, after, byFile); err != nil {
 			return err

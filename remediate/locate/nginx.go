@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // NginxDirective is one simple or block directive found in the original
@@ -185,6 +186,23 @@ const (
 	stQuote
 )
 
+// valBuf accumulates a token's value; reused across tokens so that each
+// token costs one allocation (its string).
+type valBuf struct{ b []byte }
+
+func (v *valBuf) WriteRune(r rune) {
+	if r < utf8.RuneSelf {
+		v.b = append(v.b, byte(r))
+		return
+	}
+	v.b = utf8.AppendRune(v.b, r)
+}
+func (v *valBuf) WriteByte(c byte) error { v.b = append(v.b, c); return nil }
+func (v *valBuf) Len() int               { return len(v.b) }
+func (v *valBuf) String() string         { return string(v.b) }
+func (v *valBuf) Reset()                 { v.b = v.b[:0] }
+func (v *valBuf) hasSuffix(c byte) bool  { return len(v.b) > 0 && v.b[len(v.b)-1] == c }
+
 func isNgxSpace(r rune, esc bool) bool { return !esc && unicode.IsSpace(r) }
 
 // lexNginx mirrors crossplane's tokenize (lex.go) state for state, but over
@@ -192,8 +210,8 @@ func isNgxSpace(r rune, esc bool) bool { return !esc && unicode.IsSpace(r) }
 // a rune, or a backslash plus a rune when esc is set.
 func lexNginx(src []byte) ([]lexTok, error) {
 	var (
-		toks       []lexTok
-		val        strings.Builder
+		toks       = make([]lexTok, 0, len(src)/8+4)
+		val        valBuf
 		state      = stSkip
 		line       = 1
 		startLine  = 1
@@ -238,7 +256,7 @@ func lexNginx(src []byte) ([]lexTok, error) {
 			laStart = escStart
 		}
 		laEnd := i
-		if val.Len() > 0 && atDirective && luaDirectives[val.String()] {
+		if val.Len() > 0 && atDirective && luaDirectives[string(val.b)] {
 			// crossplane hands the rest of a *_by_lua_block directive to its
 			// Lua lexer as soon as the name is complete, whatever character
 			// follows. Follow it only where the result is unambiguous: the
@@ -295,7 +313,7 @@ func lexNginx(src []byte) ([]lexTok, error) {
 					atDirective = false
 					continue
 				}
-				if val.Len() > 0 && !esc && r == '{' && strings.HasSuffix(val.String(), "$") {
+				if val.Len() > 0 && !esc && r == '{' && val.hasSuffix('$') {
 					atDirective = false
 					val.WriteRune(r)
 					state = stVar
@@ -357,7 +375,7 @@ func lexNginx(src []byte) ([]lexTok, error) {
 				write()
 			case stVar:
 				write()
-				if !strings.HasSuffix(val.String(), "}") && !isNgxSpace(r, esc) {
+				if !val.hasSuffix('}') && !isNgxSpace(r, esc) {
 					continue
 				}
 				state = stWord

@@ -16,6 +16,7 @@ import (
 	"github.com/tlsfloor/tlsfloor/audit/nginx"
 	"github.com/tlsfloor/tlsfloor/platform"
 	"github.com/tlsfloor/tlsfloor/remediate"
+	"github.com/tlsfloor/tlsfloor/remediate/locate"
 )
 
 // Options tune the plan.
@@ -67,6 +68,11 @@ type planner struct {
 	kept    map[dirKey]dirKey // deleted duplicate -> the line that stays
 	inserts []insert          // new directives in top blocks
 	notes   []string
+
+	// lexed are the original files as edits() read them, by real path.
+	lexed map[string]*locate.NginxFile
+	// levels caches levelAt by location.
+	levels map[audit.Location][]dirKey
 }
 
 type insert struct {
@@ -119,7 +125,7 @@ func Plan(a *nginx.Analysis, fsys platform.FS, opt Options) (*remediate.Plan, er
 	plan.Files = files
 	plan.Notes = p.notes
 	plan.Servers = []remediate.Server{p.server()}
-	if err := Verify(fsys, a.Main, plan); err != nil {
+	if err := verify(plan, p.lexed); err != nil {
 		return nil, err
 	}
 	return plan, nil
@@ -330,24 +336,32 @@ func (p *planner) serverFinal(s nginx.Server) audit.ProtocolSet {
 // levelAt returns the ssl_protocols directives of the level whose first
 // line is at loc (nginx ORs the lines of one level).
 func (p *planner) levelAt(loc audit.Location) []dirKey {
-	var at *nginx.ProtocolDirective
-	for i := range p.a.Directives {
-		if d := &p.a.Directives[i]; d.File == loc.File && d.Line == loc.Line && d.Name == "ssl_protocols" {
-			at = d
-			break
+	if p.levels == nil {
+		// One pass: group the ssl_protocols lines by level, and index each
+		// level by the location of every line in it.
+		p.levels = map[audit.Location][]dirKey{}
+		groups := map[string][]dirKey{}
+		var order []string
+		for j, e := range p.a.Directives {
+			if e.Name != "ssl_protocols" {
+				continue
+			}
+			g := fmt.Sprintf("%s\x00%d\x00%s", e.BlockFile, e.BlockLine, strings.Join(e.Context, "/"))
+			if groups[g] == nil {
+				order = append(order, g)
+			}
+			groups[g] = append(groups[g], p.key(j))
+		}
+		for _, g := range order {
+			for _, k := range groups[g] {
+				l := audit.Location{File: k.file, Line: k.line}
+				if _, ok := p.levels[l]; !ok {
+					p.levels[l] = groups[g]
+				}
+			}
 		}
 	}
-	if at == nil {
-		return nil
-	}
-	ctx := strings.Join(at.Context, "/")
-	var out []dirKey
-	for j, e := range p.a.Directives {
-		if e.Name == at.Name && e.BlockFile == at.BlockFile && e.BlockLine == at.BlockLine && strings.Join(e.Context, "/") == ctx {
-			out = append(out, p.key(j))
-		}
-	}
-	return out
+	return p.levels[loc]
 }
 
 // harmonise makes every server on one listen address end with the same

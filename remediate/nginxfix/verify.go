@@ -17,9 +17,10 @@ var protocolDirectives = map[string]bool{
 	"ssl_protocols": true, "proxy_ssl_protocols": true, "grpc_ssl_protocols": true, "uwsgi_ssl_protocols": true,
 }
 
-// Verify parses the configuration as the plan leaves it (through an
-// overlay, nothing is written) and refuses the plan unless
-//   - the whole configuration still parses (audit/nginx.ParseDirectives);
+// Verify parses every changed file as the plan leaves it (from memory,
+// nothing is written) with audit/nginx.ParseDirectives and refuses the plan
+// unless
+//   - it still parses;
 //   - in every changed file, the parser's directives equal the locator's
 //     reading of the new bytes (two independent readings agree);
 //   - every directive no edit touches is unchanged (name, arguments, block
@@ -29,18 +30,11 @@ var protocolDirectives = map[string]bool{
 //
 // Errors are *audit.ConfigError naming the file and line.
 func Verify(fsys platform.FS, main string, plan *remediate.Plan) error {
-	overlay, err := remediate.NewOverlayFS(fsys, plan.Files)
-	if err != nil {
-		return err
-	}
-	parsed, err := nginx.ParseDirectives(overlay, main)
-	if err != nil {
-		return fmt.Errorf("nginx: the edited configuration does not parse, nothing written: %w", err)
-	}
-	byFile := map[string][]nginx.Directive{}
-	for _, d := range parsed {
-		byFile[d.File] = append(byFile[d.File], d)
-	}
+	return verify(plan, nil)
+}
+
+// verify is Verify with the original files already lexed (by real path).
+func verify(plan *remediate.Plan, lexed map[string]*locate.NginxFile) error {
 	for i := range plan.Files {
 		fc := &plan.Files[i]
 		if len(fc.Edits) == 0 {
@@ -50,20 +44,37 @@ func Verify(fsys platform.FS, main string, plan *remediate.Plan) error {
 		if err != nil {
 			return err
 		}
-		if err := verifyFile(fc, after, byFile); err != nil {
+		// Parse the edited file on its own: its includes resolve to
+		// nothing, so the cost is that file's, not the whole tree's (the
+		// edits never touch an include, which the check below enforces).
+		names := []string{fc.Path}
+		if fc.RealPath != "" && fc.RealPath != fc.Path {
+			names = append(names, fc.RealPath)
+		}
+		parsed, err := nginx.ParseDirectives(remediate.IsolatedFS{Names: names, Data: after}, fc.Path)
+		if err != nil {
+			return fmt.Errorf("nginx: the edited file does not parse, nothing written: %w", err)
+		}
+		byFile := map[string][]nginx.Directive{}
+		for _, d := range parsed {
+			byFile[d.File] = append(byFile[d.File], d)
+		}
+		if err := verifyFile(fc, after, byFile, lexed[fc.RealPath]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func verifyFile(fc *remediate.FileChange, after []byte, byFile map[string][]nginx.Directive) error {
+func verifyFile(fc *remediate.FileChange, after []byte, byFile map[string][]nginx.Directive, bl *locate.NginxFile) error {
 	refuse := func(line int, format string, args ...any) error {
 		return audit.Errorf(fc.Path, line, "refusing the edit: "+format, args...)
 	}
-	bl, err := locate.LexNginx(fc.Before)
-	if err != nil {
-		return refuse(0, "cannot read the original with certainty: %v", err)
+	if bl == nil {
+		var err error
+		if bl, err = locate.LexNginx(fc.Before); err != nil {
+			return refuse(0, "cannot read the original with certainty: %v", err)
+		}
 	}
 	al, err := locate.LexNginx(after)
 	if err != nil {
