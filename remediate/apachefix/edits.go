@@ -181,4 +181,6 @@ func appendSection(src []byte, text string) remediate.Edit {
 	return remediate.Edit{Start: len(src), End: len(src), New: b.String()}
 }
 
-func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f' }
+func isBlank(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'
+}
