@@ -314,9 +314,15 @@ func (t *target) handshake(ctx context.Context, h hello, wantCert bool) outcome 
 // rest. A version probe then usually needs one hello, and a server that
 // follows the client's order shows the suite a real client would get.
 func offerOrder(v platform.TLSVersion) []uint16 {
-	codes := suitesFor(v)
-	rank := func(c uint16) int {
-		s, _ := LookupSuite(c)
+	type ranked struct {
+		code uint16
+		rank int
+	}
+	var rs []ranked
+	for _, s := range Suites() {
+		if v == platform.VersionTLS13 && !s.TLS13 || v != platform.VersionTLS13 && (s.TLS13 || s.MinVersion > v) {
+			continue
+		}
 		r := 0
 		switch s.Grade {
 		case GradeWeak:
@@ -331,9 +337,13 @@ func offerOrder(v platform.TLSVersion) []uint16 {
 		default:
 			r += 2
 		}
-		return r
+		rs = append(rs, ranked{s.Code, r})
 	}
-	sort.SliceStable(codes, func(i, j int) bool { return rank(codes[i]) < rank(codes[j]) })
+	sort.SliceStable(rs, func(i, j int) bool { return rs[i].rank < rs[j].rank })
+	codes := make([]uint16, len(rs))
+	for i, r := range rs {
+		codes[i] = r.code
+	}
 	return codes
 }
 
@@ -343,6 +353,27 @@ func chunks(codes []uint16) [][]uint16 {
 		n := min(chunkSize, len(codes))
 		out = append(out, codes[:n])
 		codes = codes[n:]
+	}
+	return out
+}
+
+// enumChains is how many offer-and-remove chains enumerate one version in
+// parallel. Accepted suites cluster at the front of offerOrder, so dealing
+// the list round-robin spreads them evenly and cuts the longest chain
+// (each step is one round trip) by this factor, for one extra refused
+// handshake per chain.
+const enumChains = 4
+
+// chains deals codes round-robin into n lists, then splits any list longer
+// than chunkSize so no hello grows too large.
+func chains(codes []uint16, n int) [][]uint16 {
+	lists := make([][]uint16, n)
+	for i, c := range codes {
+		lists[i%n] = append(lists[i%n], c)
+	}
+	var out [][]uint16
+	for _, l := range lists {
+		out = append(out, chunks(l)...)
 	}
 	return out
 }
@@ -390,7 +421,7 @@ func (t *target) enumerateAll(ctx context.Context, res *platform.ProbeResult, ou
 			continue
 		}
 		wg.Go(func() {
-			got[i].suites = t.enumerate(ctx, v)
+			got[i].suites = t.enumerate(ctx, v, outs[i].suite)
 			got[i].order = t.serverOrder(ctx, v, got[i].suites)
 		})
 	}
@@ -422,8 +453,18 @@ func (t *target) enumerateAll(ctx context.Context, res *platform.ProbeResult, ou
 // repeats until the server refuses; chunks run concurrently within the
 // target's connection limit. TLS 1.3 is asked with an empty key_share: the
 // HelloRetryRequest names the suite without any key exchange.
-func (t *target) enumerate(ctx context.Context, v platform.TLSVersion) []uint16 {
-	cs := chunks(offerOrder(v))
+//
+// known is the suite the version probe already got: offered the whole
+// first chunk, the server picked it, so it leads the list and is not asked
+// for again.
+func (t *target) enumerate(ctx context.Context, v platform.TLSVersion, known uint16) []uint16 {
+	order := offerOrder(v)
+	if i := slices.Index(order, known); i >= 0 {
+		order = slices.Delete(order, i, i+1)
+	} else {
+		known = 0
+	}
+	cs := chains(order, enumChains)
 	per := make([][]uint16, len(cs))
 	var wg sync.WaitGroup
 	for i, c := range cs {
@@ -448,6 +489,9 @@ func (t *target) enumerate(ctx context.Context, v platform.TLSVersion) []uint16 
 	}
 	wg.Wait()
 	var out []uint16
+	if known != 0 {
+		out = append(out, known)
+	}
 	for _, p := range per {
 		out = append(out, p...)
 	}

@@ -69,23 +69,6 @@ func Suites() []Suite {
 	return out
 }
 
-// suitesFor returns the code points worth offering for version v.
-func suitesFor(v platform.TLSVersion) []uint16 {
-	var out []uint16
-	for _, s := range Suites() {
-		if v == platform.VersionTLS13 {
-			if s.TLS13 {
-				out = append(out, s.Code)
-			}
-			continue
-		}
-		if !s.TLS13 && s.MinVersion <= v {
-			out = append(out, s.Code)
-		}
-	}
-	return out
-}
-
 // kxAuth maps the part of an IANA name between TLS_ and _WITH_ (without any
 // EXPORT marker) to key exchange and authentication.
 func kxAuth(left string) (kx, auth string) {
