@@ -237,3 +237,74 @@ http {
 		}
 	}
 }
+
+// TestRealNginxIncludeOrder compares the files the audit parses with the
+// files nginx itself reads (nginx -T dumps each once, in the order it opens
+// them): relative includes against the main file's directory, sorted
+// globs, dotfiles skipped, a file included twice read once, symlinks.
+func TestRealNginxIncludeOrder(t *testing.T) {
+	bin := requireTool(t, "nginx")
+	dir := t.TempDir()
+	files := map[string]string{
+		"nginx.conf": fmt.Sprintf(`pid %[1]s/nginx.pid;
+error_log %[1]s/error.log;
+events {}
+http {
+    access_log off;
+    client_body_temp_path %[1]s/body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    include conf.d/*.conf;
+    include empty.d/*.conf;
+    include sites-enabled/*;
+}
+`, dir),
+		"conf.d/b.conf":             "ssl_protocols TLSv1.2;\n",
+		"conf.d/a.conf":             "include snippets/x.conf;\n",
+		"conf.d/.hidden.conf":       "this would not parse {\n",
+		"conf.d/c.conf.bak":         "neither would this {\n",
+		"snippets/x.conf":           "server_tokens off;\n",
+		"sites-available/one":       "server { listen 127.0.0.1:1; include snippets/x.conf; }\n",
+		"sites-available/two":       "server { listen 127.0.0.1:2; }\n",
+		"sites-enabled/placeholder": "",
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "empty.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustSymlink(t, filepath.Join(dir, "sites-available/one"), filepath.Join(dir, "sites-enabled/one"))
+	mustSymlink(t, "../sites-available/two", filepath.Join(dir, "sites-enabled/two"))
+
+	main := filepath.Join(dir, "nginx.conf")
+	out, err := exec.Command(bin, "-T", "-q", "-c", main, "-p", dir).Output()
+	if err != nil {
+		t.Fatalf("nginx -T: %v", err)
+	}
+	var want []string
+	for _, m := range regexp.MustCompile(`(?m)^# configuration file (.*):$`).FindAllStringSubmatch(string(out), -1) {
+		want = append(want, m[1])
+	}
+	env := &audit.Env{
+		FS: platform.NewOSFS("/"), Runner: platform.ExecRunner{Timeout: 20 * time.Second},
+		Getenv: os.Getenv, Now: time.Now, Policy: audit.DefaultPolicy(),
+		Options: audit.Options{NginxBin: bin, NginxConf: main},
+	}
+	a, err := Analyze(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("nginx -T read %d files: %q", len(want), want)
+	if strings.Join(a.Files, "\n") != strings.Join(want, "\n") {
+		t.Errorf("files parsed:\n%s\nnginx -T read:\n%s", strings.Join(a.Files, "\n"), strings.Join(want, "\n"))
+	}
+}
