@@ -130,7 +130,10 @@ func TestRealSNICaveat(t *testing.T) {
 	bin := requireTool(t, "nginx")
 	osl := requireTool(t, "openssl")
 	dir := t.TempDir()
-	port := freePort(t)
+	port, port2 := freePort(t), freePort(t)
+	for port2 == port {
+		port2 = freePort(t)
+	}
 	run := func(name string, args ...string) {
 		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
 			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
@@ -164,8 +167,13 @@ http {
         ssl_protocols TLSv1.3;
         return 200 "b\n";
     }
+    server {
+        listen 127.0.0.1:%[3]d ssl;
+        server_name c.test;
+        return 200 "c\n";
+    }
 }
-`, dir, port)
+`, dir, port, port2)
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +190,7 @@ http {
 	if a.SNIPerServer {
 		t.Skipf("nginx %s with %s selects protocols per server; this test pins the older behaviour", a.Version, a.Library)
 	}
-	if len(a.Servers) != 2 || a.Servers[1].Effective != audit.Set(audit.TLS12) {
+	if len(a.Servers) != 3 || a.Servers[1].Effective != audit.Set(audit.TLS12) || a.Servers[2].Source != audit.SourceDefault {
 		t.Fatalf("servers %+v", a.Servers)
 	}
 	noEffect := false
@@ -223,17 +231,23 @@ http {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	handshake := func(flag string) bool {
-		c := exec.Command(osl, "s_client", "-connect", addr, "-servername", "b.test", flag)
+	handshake := func(addr, name, flag string) bool {
+		c := exec.Command(osl, "s_client", "-connect", addr, "-servername", name, flag)
 		c.Stdin = strings.NewReader("")
 		out, _ := c.CombinedOutput()
 		return regexp.MustCompile(`Protocol\s*:\s*TLSv1\.[23]|New, TLSv1\.[23]`).Match(out) && !strings.Contains(string(out), "alert")
 	}
-	// What the audit reported must be what b.test really negotiates.
+	// What the audit reported must be what b.test (decided by the default
+	// server) and c.test (the built-in default of this nginx) really
+	// negotiate.
+	addr2 := fmt.Sprintf("127.0.0.1:%d", port2)
 	for _, p := range []audit.Protocol{audit.TLS12, audit.TLS13} {
 		flag := map[audit.Protocol]string{audit.TLS12: "-tls1_2", audit.TLS13: "-tls1_3"}[p]
-		if got, want := handshake(flag), a.Servers[1].Effective.Has(p); got != want {
+		if got, want := handshake(addr, "b.test", flag), a.Servers[1].Effective.Has(p); got != want {
 			t.Errorf("SNI b.test %s handshake: got %v, audit's effective set %v says %v", p, got, a.Servers[1].Effective, want)
+		}
+		if got, want := handshake(addr2, "c.test", flag), a.Servers[2].Effective.Has(p); got != want {
+			t.Errorf("c.test %s handshake: got %v, audit's default set %v says %v", p, got, a.Servers[2].Effective, want)
 		}
 	}
 }
