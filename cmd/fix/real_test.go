@@ -1,0 +1,225 @@
+package fix
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tlsfloor/tlsfloor/audit"
+	"github.com/tlsfloor/tlsfloor/cmd/cmdutil"
+	"github.com/tlsfloor/tlsfloor/platform"
+)
+
+// requireTool returns the path of a real tool, or skips (fails under
+// CI=true) when it is missing.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && !fi.IsDir() {
+			return filepath.Join(dir, name)
+		}
+	}
+	requireOrSkip(t, name+" is not installed")
+	return ""
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// handshake reports whether openssl s_client completes a handshake with
+// the given protocol flag (-tls1, -tls1_1, -tls1_2, -tls1_3). The client
+// drops to security level 0 so that it offers TLS 1.0/1.1 at all: only the
+// server's configuration decides.
+func handshake(t *testing.T, openssl string, port int, flag string) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	args := []string{"s_client", "-connect", fmt.Sprintf("127.0.0.1:%d", port), "-servername", "localhost", flag}
+	if flag != "-tls1_3" {
+		args = append(args, "-cipher", "DEFAULT:@SECLEVEL=0")
+	}
+	cmd := exec.CommandContext(ctx, openssl, args...)
+	cmd.Stdin = strings.NewReader("")
+	out, err := cmd.CombinedOutput()
+	// A completed handshake exits 0 and prints "New, TLSv1.x, Cipher is
+	// ..."; a failed one prints "New, (NONE), Cipher is (NONE)" (its
+	// SSL-Session block still names the protocol it tried).
+	return err == nil && bytes.Contains(out, []byte("New, TLSv1")) && !bytes.Contains(out, []byte("Cipher is (NONE)"))
+}
+
+// eventually polls cond (a reload is asynchronous) for up to 15 s.
+func eventually(cond func() bool) bool {
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
+}
+
+// realNginx is a running Debian nginx on a loopback port that accepts
+// TLS 1.0 to 1.2.
+type realNginx struct {
+	bin, openssl, dir, conf string
+	port                    int
+}
+
+func startRealNginx(t *testing.T) *realNginx {
+	t.Helper()
+	nginxBin := requireTool(t, "nginx")
+	openssl := requireTool(t, "openssl")
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if out, err := exec.Command(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+		"-keyout", key, "-out", cert).CombinedOutput(); err != nil {
+		t.Fatalf("openssl req: %v\n%s", err, out)
+	}
+	port := freePort(t)
+	conf := filepath.Join(dir, "nginx.conf")
+	content := fmt.Sprintf(`pid %[1]s/nginx.pid;
+error_log %[1]s/error.log;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    server {
+        listen 127.0.0.1:%[2]d ssl;
+        server_name localhost;
+        ssl_certificate %[3]s;
+        ssl_certificate_key %[4]s;
+        ssl_protocols TLSv1 TLSv1.1 TLSv1.2; # legacy clients
+        ssl_ciphers DEFAULT:@SECLEVEL=0;
+        location / { return 200 "still here\n"; }
+    }
+}
+`, dir, port, cert, key)
+	if err := os.WriteFile(conf, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(nginxBin, "-c", conf).CombinedOutput(); err != nil {
+		t.Fatalf("start nginx: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command(nginxBin, "-s", "quit", "-c", conf).Run() })
+	if !eventually(func() bool { return handshake(t, openssl, port, "-tls1_2") }) {
+		t.Fatal("nginx does not answer TLS 1.2 before the fix")
+	}
+	return &realNginx{bin: nginxBin, openssl: openssl, dir: dir, conf: conf, port: port}
+}
+
+// fixOptions runs the fix for the nginx at conf, with binary bin.
+func fixOptions(t *testing.T, dir, conf, bin string, out, errOut *bytes.Buffer) *Options {
+	t.Helper()
+	// An empty Apache config keeps the fix away from the host's own Apache.
+	noApache := filepath.Join(dir, "httpd-empty.conf")
+	if err := os.WriteFile(noApache, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ios := cmdutil.Test(strings.NewReader(""), out, errOut)
+	runner := platform.ExecRunner{Timeout: 30 * time.Second}
+	return &Options{
+		Factory: &cmdutil.Factory{IO: ios, Runner: runner, Getenv: os.Getenv, Now: time.Now, Version: "test",
+			NewFS: func(root string) platform.FS { return platform.NewOSFS(root) },
+			// Reload through the binary only: the test must not touch the
+			// host's service manager.
+			Services: platform.Services{Runner: runner, Methods: []string{platform.MethodBinary}}},
+		Discovery:  audit.Options{NginxConf: conf, NginxBin: bin, ApacheConf: noApache},
+		MinVersion: audit.TLS12, TLS13: TLS13Auto, Format: cmdutil.FormatText,
+		Yes: true, Reload: true, BackupDir: filepath.Join(t.TempDir(), "backups"), GOOS: "linux",
+	}
+}
+
+// TestRealNginxFixAndReload runs Debian's nginx on 127.0.0.1 with a config
+// that really accepts TLS 1.0/1.1 (OpenSSL 3 needs @SECLEVEL=0 for that,
+// otherwise the test could not fail), runs `tlsfloor fix --yes --reload`,
+// and shows with openssl s_client that TLS 1.0 and 1.1 are refused, TLS 1.2
+// and 1.3 accepted, and that the site still answers.
+func TestRealNginxFixAndReload(t *testing.T) {
+	n := startRealNginx(t)
+	openssl, port := n.openssl, n.port
+	if !handshake(t, openssl, port, "-tls1") {
+		t.Fatal("TLS 1.0 is refused before the fix: the test could not fail")
+	}
+	var out, errOut bytes.Buffer
+	err := Run(context.Background(), fixOptions(t, n.dir, n.conf, n.bin, &out, &errOut))
+	var ee *cmdutil.ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.Code == 0) {
+		t.Fatalf("fix: %v\nstdout:\n%s\nstderr:\n%s", err, &out, &errOut)
+	}
+	if !strings.Contains(out.String(), "+        ssl_protocols TLSv1.2 TLSv1.3; # legacy clients") {
+		t.Errorf("diff:\n%s", &out)
+	}
+	// Old workers finish their connections after a reload; wait until
+	// both legacy versions are refused.
+	if !eventually(func() bool { return !handshake(t, openssl, port, "-tls1") && !handshake(t, openssl, port, "-tls1_1") }) {
+		t.Errorf("TLS 1.0 or 1.1 still accepted after the fix and reload; stderr:\n%s", &errOut)
+	}
+	for _, flag := range []string{"-tls1_2", "-tls1_3"} {
+		if !handshake(t, openssl, port, flag) {
+			t.Errorf("%s refused after the fix", flag)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	get := exec.CommandContext(ctx, openssl, "s_client", "-quiet", "-connect", fmt.Sprintf("127.0.0.1:%d", port), "-servername", "localhost")
+	get.Stdin = strings.NewReader("GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+	if body, _ := get.CombinedOutput(); !bytes.Contains(body, []byte("still here")) {
+		t.Errorf("the site does not answer after the fix:\n%s", body)
+	}
+}
+
+// TestRealNginxConfigTestFailsRollsBack: the config test of a server that
+// rejects TLSv1.3 (a wrapper around the real nginx, standing in for an nginx
+// older than 1.13.0 that still reports a newer version) fails, the fix
+// restores the file byte for byte, exits 5, and the running server keeps
+// its old configuration and answers.
+func TestRealNginxConfigTestFailsRollsBack(t *testing.T) {
+	n := startRealNginx(t)
+	wrapper := filepath.Join(t.TempDir(), "nginx")
+	script := "#!/bin/sh\ncase \" $* \" in *\" -t \"*) if grep -q TLSv1.3 " + n.conf + "; then echo 'nginx: [emerg] invalid value \"TLSv1.3\"' >&2; exit 1; fi;; esac\nexec " + n.bin + " \"$@\"\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(n.conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	err = Run(context.Background(), fixOptions(t, n.dir, n.conf, wrapper, &out, &errOut))
+	var ee *cmdutil.ExitError
+	if !errors.As(err, &ee) || ee.Code != cmdutil.ExitRolledBack {
+		t.Fatalf("err = %v, want exit 5\nstderr:\n%s", err, &errOut)
+	}
+	if !strings.Contains(errOut.String(), `invalid value "TLSv1.3"`) {
+		t.Errorf("the config test's output is not shown:\n%s", &errOut)
+	}
+	after, err := os.ReadFile(n.conf)
+	if err != nil || !bytes.Equal(after, before) {
+		t.Fatalf("config not restored byte for byte (%v)", err)
+	}
+	if !handshake(t, n.openssl, n.port, "-tls1") || !handshake(t, n.openssl, n.port, "-tls1_2") {
+		t.Error("the server is not up on its old configuration")
+	}
+}
