@@ -223,3 +223,109 @@ func TestRealNginxConfigTestFailsRollsBack(t *testing.T) {
 		t.Error("the server is not up on its old configuration")
 	}
 }
+
+// TestRealApacheFixAndReload runs Debian's apache2 on 127.0.0.1 with
+// `SSLProtocol all` and security level 0 (so TLS 1.0/1.1 really work), runs
+// `tlsfloor fix --yes --reload`, and shows with openssl s_client that TLS
+// 1.0 and 1.1 are refused afterwards, TLS 1.2 and 1.3 accepted, and the site
+// still answers.
+func TestRealApacheFixAndReload(t *testing.T) {
+	apache := requireTool(t, "apache2")
+	openssl := requireTool(t, "openssl")
+	mods := "/usr/lib/apache2/modules"
+	for _, m := range []string{"mod_mpm_event.so", "mod_ssl.so", "mod_authz_core.so"} {
+		if _, err := os.Stat(filepath.Join(mods, m)); err != nil {
+			requireOrSkip(t, "apache2 module "+m+" is not installed")
+		}
+	}
+	dir := t.TempDir()
+	// The workers (www-data) read the document root: open the test's
+	// directories for traversal.
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if out, err := exec.Command(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+		"-keyout", key, "-out", cert).CombinedOutput(); err != nil {
+		t.Fatalf("openssl req: %v\n%s", err, out)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "www"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "www/index.html"), []byte("still here\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	user := ""
+	if os.Getuid() == 0 {
+		user = "User www-data\nGroup www-data\n"
+	}
+	port := freePort(t)
+	conf := filepath.Join(dir, "httpd.conf")
+	content := fmt.Sprintf(`ServerRoot %[1]s
+DefaultRuntimeDir %[1]s
+PidFile %[1]s/httpd.pid
+ErrorLog %[1]s/error.log
+LoadModule mpm_event_module %[5]s/mod_mpm_event.so
+LoadModule authz_core_module %[5]s/mod_authz_core.so
+LoadModule ssl_module %[5]s/mod_ssl.so
+%[6]sServerName localhost
+Listen 127.0.0.1:%[2]d
+<VirtualHost 127.0.0.1:%[2]d>
+	SSLEngine on
+	SSLCertificateFile %[3]s
+	SSLCertificateKeyFile %[4]s
+	SSLProtocol all
+	SSLCipherSuite DEFAULT:@SECLEVEL=0
+	DocumentRoot %[1]s/www
+	<Directory %[1]s/www>
+		AllowOverride None
+		Require all granted
+	</Directory>
+</VirtualHost>
+`, dir, port, cert, key, mods, user)
+	if err := os.WriteFile(conf, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(apache, "-f", conf, "-k", "start").CombinedOutput(); err != nil {
+		t.Fatalf("start apache2: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command(apache, "-f", conf, "-k", "stop").Run() })
+	if !eventually(func() bool { return handshake(t, openssl, port, "-tls1_2") }) {
+		t.Fatal("apache2 does not answer TLS 1.2 before the fix")
+	}
+	if !handshake(t, openssl, port, "-tls1") {
+		t.Fatal("TLS 1.0 is refused before the fix: the test could not fail")
+	}
+
+	// An empty nginx config keeps the fix away from the host's own nginx.
+	noNginx := filepath.Join(dir, "nginx-empty.conf")
+	if err := os.WriteFile(noNginx, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	opts := fixOptions(t, dir, noNginx, "", &out, &errOut)
+	opts.Discovery = audit.Options{NginxConf: noNginx, ApacheConf: conf, ApacheBin: apache}
+	if err := Run(context.Background(), opts); err != nil {
+		t.Fatalf("fix: %v\nstdout:\n%s\nstderr:\n%s", err, &out, &errOut)
+	}
+	if !strings.Contains(out.String(), "+\tSSLProtocol -all +TLSv1.2 +TLSv1.3\n") {
+		t.Errorf("diff:\n%s", &out)
+	}
+	if !eventually(func() bool { return !handshake(t, openssl, port, "-tls1") && !handshake(t, openssl, port, "-tls1_1") }) {
+		t.Errorf("TLS 1.0 or 1.1 still accepted after the fix and reload; stderr:\n%s", &errOut)
+	}
+	for _, flag := range []string{"-tls1_2", "-tls1_3"} {
+		if !handshake(t, openssl, port, flag) {
+			t.Errorf("%s refused after the fix", flag)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	get := exec.CommandContext(ctx, openssl, "s_client", "-quiet", "-connect", fmt.Sprintf("127.0.0.1:%d", port), "-servername", "localhost")
+	get.Stdin = strings.NewReader("GET /index.html HTTP/1.0\r\nHost: localhost\r\n\r\n")
+	if body, _ := get.CombinedOutput(); !bytes.Contains(body, []byte("still here")) {
+		t.Errorf("the site does not answer after the fix:\n%s", body)
+	}
+}
