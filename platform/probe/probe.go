@@ -147,9 +147,18 @@ func (p *Prober) Probe(ctx context.Context, req platform.ProbeRequest) (platform
 		versions = platform.ProbeVersions()
 	}
 	outs := make([]outcome, len(versions))
+	got := make([]enumerated, len(versions))
 	var wg sync.WaitGroup
 	for i, v := range versions {
-		wg.Go(func() { outs[i] = t.probeVersion(ctx, v, req.Certificate) })
+		// Each version enumerates its suites as soon as it is known to be
+		// accepted, without waiting for slower versions.
+		wg.Go(func() {
+			outs[i] = t.probeVersion(ctx, v, req.Certificate)
+			if req.Ciphers && outs[i].accepted && v != platform.VersionSSL20 {
+				got[i].suites = t.enumerate(ctx, v, outs[i].suite)
+				got[i].order = t.serverOrder(ctx, v, got[i].suites)
+			}
+		})
 	}
 	wg.Wait()
 
@@ -176,7 +185,7 @@ func (p *Prober) Probe(ctx context.Context, req platform.ProbeRequest) (platform
 	}
 
 	if req.Ciphers && res.Error == "" {
-		t.enumerateAll(ctx, &res, outs, versions)
+		addCiphers(&res, outs, got, versions)
 	}
 
 	if req.Certificate && res.Error == "" {
@@ -309,6 +318,14 @@ func (t *target) handshake(ctx context.Context, h hello, wantCert bool) outcome 
 	return o
 }
 
+// answeredOtherVersion is a ServerHello for a version we did not offer.
+func (o outcome) answeredOtherVersion() bool { return o.version != 0 && !o.accepted }
+
+func isAlert(err error, desc byte) bool {
+	var ae alertError
+	return errors.As(err, &ae) && ae.desc == desc
+}
+
 // offerOrder sorts the suites for v the way a modern client would: strong
 // before weak before insecure, forward-secret ECDHE before DHE before the
 // rest. A version probe then usually needs one hello, and a server that
@@ -387,11 +404,16 @@ func (t *target) probeVersion(ctx context.Context, v platform.TLSVersion, wantCe
 	}
 	var first outcome
 	for i, c := range chunks(offerOrder(v)) {
+		// TLS 1.3 is asked with an empty key_share first: the server's
+		// HelloRetryRequest names version and suite and costs it no key
+		// exchange or signature. Only an odd refusal (an alert other than
+		// protocol_version, or a close) is retried with real key shares.
 		h := hello{version: v, suites: c, serverName: t.serverName}
-		if v == platform.VersionTLS13 {
-			h.shares = &t.shares
-		}
 		o := t.handshake(ctx, h, wantCert)
+		if v == platform.VersionTLS13 && !o.accepted && !o.answeredOtherVersion() && !isAlert(o.err, 70) {
+			h.shares = &t.shares
+			o = t.handshake(ctx, h, wantCert)
+		}
 		if i == 0 {
 			first = o
 		}
@@ -406,32 +428,21 @@ func (t *target) probeVersion(ctx context.Context, v platform.TLSVersion, wantCe
 	return first
 }
 
-// enumerateAll lists the accepted suites of every accepted version and
-// whether the server imposes its order.
-func (t *target) enumerateAll(ctx context.Context, res *platform.ProbeResult, outs []outcome, versions []platform.TLSVersion) {
-	type found struct {
-		suites []uint16
-		order  string
-	}
-	got := make([]found, len(versions))
-	var wg sync.WaitGroup
-	for i, v := range versions {
-		// An SSLv2 SERVER-HELLO already lists every common cipher kind.
-		if !outs[i].accepted || v == platform.VersionSSL20 {
-			continue
-		}
-		wg.Go(func() {
-			got[i].suites = t.enumerate(ctx, v, outs[i].suite)
-			got[i].order = t.serverOrder(ctx, v, got[i].suites)
-		})
-	}
-	wg.Wait()
+// enumerated is one version's accepted suites and who orders them.
+type enumerated struct {
+	suites []uint16
+	order  string
+}
+
+// addCiphers puts the enumeration results into res, graded.
+func addCiphers(res *platform.ProbeResult, outs []outcome, got []enumerated, versions []platform.TLSVersion) {
 	for i, v := range versions {
 		if !outs[i].accepted {
 			continue
 		}
 		res.Versions[i].ServerOrder = got[i].order
 		if v == platform.VersionSSL20 {
+			// An SSLv2 SERVER-HELLO already lists every common cipher kind.
 			for _, k := range outs[i].v2kinds {
 				res.Ciphers = append(res.Ciphers, platform.CipherResult{
 					Version: v, Code: uint16(k), Name: sslv2Name(k), Grade: GradeInsecure, Reason: "SSLv2",
@@ -464,7 +475,11 @@ func (t *target) enumerate(ctx context.Context, v platform.TLSVersion, known uin
 	} else {
 		known = 0
 	}
-	cs := chains(order, enumChains)
+	n := enumChains
+	if len(order) <= 16 {
+		n = 1 // TLS 1.3: a handful of suites, one chain costs fewest connections
+	}
+	cs := chains(order, n)
 	per := make([][]uint16, len(cs))
 	var wg sync.WaitGroup
 	for i, c := range cs {
@@ -506,6 +521,23 @@ func (t *target) serverOrder(ctx context.Context, v platform.TLSVersion, suites 
 		return ""
 	}
 	a, b := suites[0], suites[1]
+	// suites[0] is the version probe's pick from the first chunk of
+	// offerOrder. If b came after a in that chunk, the server already chose
+	// a with a offered first; only the order [b, a] is still unknown, and
+	// one handshake settles it: a again means the server decides.
+	if first := chunks(offerOrder(v))[0]; slices.Contains(first, a) && slices.Contains(first, b) &&
+		slices.Index(first, a) < slices.Index(first, b) {
+		o := t.handshake(ctx, hello{version: v, suites: []uint16{b, a}, serverName: t.serverName}, false)
+		switch {
+		case !o.accepted:
+			return ""
+		case o.suite == a:
+			return "server"
+		case o.suite == b:
+			return "client"
+		}
+		return ""
+	}
 	var o1, o2 outcome
 	var wg sync.WaitGroup
 	wg.Go(func() {

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# probe.sh: time `tlsfloor probe` side by side with nmap ssl-enum-ciphers,
+# sslscan and testssl.sh against one loopback nginx (the "legacy" fixture of
+# ../shared/reference/probe.md §0: TLS 1.0-1.3, DEFAULT:@SECLEVEL=0, ffdhe2048),
+# print medians, ratios and whether the accepted lists agree.
+#
+# Usage: testdata/bench/probe.sh [RUNS]     (default 5; testssl runs once)
+# Needs: go, nginx, openssl, python3; nmap, sslscan, testssl are optional.
+# Network: everything talks to 127.0.0.1 only. Third-party scanners run in a
+# private mount namespace whose resolv.conf points at 127.0.0.1 (when
+# unshare works), nmap gets -n, testssl gets --nodns none and
+# NXCONNECT=127.0.0.1:0 so its start-up feature probes resolve nothing.
+set -euo pipefail
+RUNS=${1:-5}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=$(mktemp -d)
+NGINX_PID=""
+cleanup() {
+	if [ -n "$NGINX_PID" ]; then kill -INT "$NGINX_PID" 2>/dev/null || true; wait "$NGINX_PID" 2>/dev/null || true; fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+have() { command -v "$1" >/dev/null 2>&1; }
+for t in go nginx openssl python3; do have "$t" || { echo "probe.sh: $t is required" >&2; exit 2; }; done
+
+echo "building tlsfloor..." >&2
+(cd "$ROOT" && go build -o "$WORK/tlsfloor" ./cmd/tlsfloor)
+
+# Loopback-only resolver for the third-party scanners.
+printf 'nameserver 127.0.0.1\n' >"$WORK/resolv.conf"
+if unshare -m true 2>/dev/null; then
+	isolated() { unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$WORK/resolv.conf" "$@"; }
+	ISOLATION="mount namespace with a loopback-only resolv.conf"
+else
+	isolated() { "$@"; }
+	ISOLATION="none (unshare unavailable); relying on -n / --nodns none / NXCONNECT"
+fi
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+ADDR=127.0.0.1:$PORT
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+	-keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048 -out "$WORK/dh.pem" 2>/dev/null
+USER_LINE=""; [ "$(id -u)" = 0 ] && USER_LINE="user root;"
+cat >"$WORK/nginx.conf" <<CONF
+$USER_LINE
+daemon off;
+worker_processes 2;
+pid $WORK/nginx.pid;
+error_log $WORK/error.log;
+events { worker_connections 512; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/body; proxy_temp_path $WORK/proxy; fastcgi_temp_path $WORK/fcgi;
+    uwsgi_temp_path $WORK/uwsgi; scgi_temp_path $WORK/scgi;
+    server {
+        listen $ADDR ssl;
+        ssl_certificate $WORK/cert.pem;
+        ssl_certificate_key $WORK/key.pem;
+        ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;
+        ssl_ciphers 'DEFAULT:@SECLEVEL=0';
+        ssl_dhparam $WORK/dh.pem;
+        return 200 "ok\n";
+    }
+}
+CONF
+nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/error.log" &
+NGINX_PID=$!
+for _ in $(seq 100); do
+	if (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then break; fi
+	sleep 0.05
+done
+
+TF="$WORK/tlsfloor"
+echo "warming up..." >&2
+"$TF" probe "$ADDR" >/dev/null 2>&1 || true
+
+# Accepted lists: ours (JSON), nmap (XML), sslscan (text), testssl (text).
+"$TF" probe --ciphers --format json "$ADDR" >"$WORK/ours.json" || true
+OURS_V=$(python3 - "$WORK/ours.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(" ".join(v["protocol"] for v in d["targets"][0]["versions"] if v["accepted"]))
+PY
+)
+OURS_C=$(python3 - "$WORK/ours.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for c in sorted((c["protocol"], c["name"]) for c in d["targets"][0]["ciphers"]):
+    print(*c)
+PY
+)
+
+# Timing: one python3 process, inside the same namespace as every tool, runs
+# the commands round-robin (so background load hits all alike) and prints
+# each one's median wall time in ms. Process start-up counts for every tool.
+TESTSSL=""
+have testssl && TESTSSL=testssl
+have testssl.sh && TESTSSL=testssl.sh
+{
+	echo "tlsfloor $RUNS $TF probe $ADDR"
+	echo "tlsfloor_ciphers $RUNS $TF probe --ciphers $ADDR"
+	have nmap && echo "nmap $RUNS nmap -n -Pn -sT -p $PORT --script ssl-enum-ciphers 127.0.0.1"
+	have sslscan && echo "sslscan $RUNS sslscan --no-colour $ADDR"
+	[ -n "$TESTSSL" ] && echo "testssl 1 $TESTSSL --warnings batch --nodns none --color 0 --quiet --protocols $ADDR"
+} >"$WORK/cmds"
+NXCONNECT=127.0.0.1:0 isolated python3 - "$WORK/cmds" >"$WORK/times" <<'PY'
+import statistics, subprocess, sys, time
+jobs = []
+for line in open(sys.argv[1]):
+    name, runs, *argv = line.split()
+    jobs.append((name, int(runs), argv, []))
+for i in range(max(j[1] for j in jobs)):
+    for name, runs, argv, xs in jobs:
+        if i < runs:
+            t = time.perf_counter()
+            subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            xs.append((time.perf_counter() - t) * 1000)
+for name, _, _, xs in jobs:
+    print(name, f"{statistics.median(xs):.1f}")
+PY
+declare -A MS
+while read -r name ms; do MS[$name]=$ms; done <"$WORK/times"
+
+NMAP_AGREE_V="-" NMAP_AGREE_C="-" SSLSCAN_AGREE="-" TESTSSL_AGREE="-"
+if have nmap; then
+	isolated nmap -n -Pn -sT -p "$PORT" --script ssl-enum-ciphers -oX "$WORK/nmap.xml" 127.0.0.1 >/dev/null 2>&1 || true
+	read -r NMAP_V < <(python3 - "$WORK/nmap.xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+print(" ".join(t.get("key").replace("TLSv1.0", "TLSv1.0") for t in root.iter("table") if t.get("key", "").startswith(("TLSv", "SSLv"))))
+PY
+)
+	NMAP_C=$(python3 - "$WORK/nmap.xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+out = []
+for proto in root.iter("table"):
+    k = proto.get("key", "")
+    if not k.startswith(("TLSv", "SSLv")):
+        continue
+    for sub in proto.findall("table"):
+        if sub.get("key") != "ciphers":
+            continue
+        for c in sub.findall("table"):
+            for e in c.findall("elem"):
+                if e.get("key") == "name":
+                    out.append((k, e.text.replace("TLS_AKE_WITH_", "TLS_", 1)))
+for c in sorted(out):
+    print(*c)
+PY
+)
+	[ "$NMAP_V" = "$OURS_V" ] && NMAP_AGREE_V=yes || NMAP_AGREE_V="NO (nmap: $NMAP_V)"
+	if [ "$NMAP_C" = "$OURS_C" ]; then NMAP_AGREE_C="yes ($(wc -l <<<"$OURS_C") suite/version pairs)"; else
+		NMAP_AGREE_C="NO"; diff <(echo "$OURS_C") <(echo "$NMAP_C") >&2 || true; fi
+fi
+if have sslscan; then
+	SSLSCAN_V=$(isolated sslscan --no-colour "$ADDR" 2>/dev/null | awk '/^(SSL|TLS)v[0-9.]+ +enabled/ {v=$1; if (v=="TLSv1.0") v="TLSv1.0"; printf "%s%s", sep, v; sep=" "}')
+	[ "$SSLSCAN_V" = "$OURS_V" ] && SSLSCAN_AGREE=yes || SSLSCAN_AGREE="NO (sslscan: $SSLSCAN_V)"
+fi
+if [ -n "$TESTSSL" ]; then
+	ts_run() { NXCONNECT=127.0.0.1:0 isolated "$TESTSSL" --warnings batch --nodns none --color 0 --quiet --protocols "$ADDR"; }
+	TESTSSL_V=$(ts_run 2>/dev/null | awk '
+		/^ *TLS 1 +offered/ {o=o" TLSv1.0"} /^ *TLS 1.1 +offered/ {o=o" TLSv1.1"}
+		/^ *TLS 1.2 +offered/ {o=o" TLSv1.2"} /^ *TLS 1.3 +offered/ {o=o" TLSv1.3"}
+		/^ *SSLv2 +offered/ {o=o" SSLv2"} /^ *SSLv3 +offered/ {o=o" SSLv3"}
+		END {sub(/^ /, "", o); print o}')
+	[ "$TESTSSL_V" = "$OURS_V" ] && TESTSSL_AGREE=yes || TESTSSL_AGREE="NO (testssl: $TESTSSL_V)"
+fi
+
+ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a/b:.0f}x')" "$1" "$2"; }
+echo
+echo "timing: medians of $RUNS runs each (testssl: 1), run round-robin, process start-up included"
+echo "target: nginx $(nginx -v 2>&1 | sed 's/.*\///') legacy fixture on $ADDR; $(nproc) cores; runs: $RUNS (testssl: 1)"
+echo "scanner isolation: $ISOLATION"
+echo "tlsfloor accepted versions: $OURS_V; suite/version pairs: $(wc -l <<<"$OURS_C")"
+echo
+printf '%-34s %10s %14s  %s\n' "command" "median ms" "tlsfloor is" "same accepted list"
+printf '%-34s %10s %14s  %s\n' "tlsfloor probe (versions)" "${MS[tlsfloor]}" "-" "-"
+printf '%-34s %10s %14s  %s\n' "tlsfloor probe --ciphers" "${MS[tlsfloor_ciphers]}" "-" "-"
+if [ -n "${MS[nmap]:-}" ]; then
+	printf '%-34s %10s %14s  %s\n' "nmap ssl-enum-ciphers vs versions" "${MS[nmap]}" "$(ratio "${MS[nmap]}" "${MS[tlsfloor]}") faster" "versions: $NMAP_AGREE_V"
+	printf '%-34s %10s %14s  %s\n' "nmap ssl-enum-ciphers vs --ciphers" "${MS[nmap]}" "$(ratio "${MS[nmap]}" "${MS[tlsfloor_ciphers]}") faster" "suites: $NMAP_AGREE_C"
+fi
+[ -n "${MS[sslscan]:-}" ] && printf '%-34s %10s %14s  %s\n' "sslscan vs versions" "${MS[sslscan]}" "$(ratio "${MS[sslscan]}" "${MS[tlsfloor]}") faster" "versions: $SSLSCAN_AGREE"
+[ -n "${MS[testssl]:-}" ] && printf '%-34s %10s %14s  %s\n' "testssl --protocols vs versions" "${MS[testssl]}" "$(ratio "${MS[testssl]}" "${MS[tlsfloor]}") faster" "versions: $TESTSSL_AGREE"
+exit 0
