@@ -16,8 +16,16 @@ import (
 // fakeServer serves every connection on a loopback port with handle.
 func fakeServer(t *testing.T, handle func(c net.Conn)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return fakeServerOn(t, "127.0.0.1:0", handle)
+}
+
+func fakeServerOn(t *testing.T, listen string, handle func(c net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
+		if strings.HasPrefix(listen, "[::1]") {
+			t.Skipf("no IPv6 loopback: %v", err)
+		}
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -218,35 +226,58 @@ func TestSplitServerHello(t *testing.T) {
 // offers, including SSLv3 and SSLv2, which no real server on this machine
 // can: it checks the positive verdicts for those versions.
 func TestLegacyFake(t *testing.T) {
-	addr := fakeServer(t, func(c net.Conn) {
-		ch, err := readClientHello(c)
-		if err != nil {
-			return
-		}
-		if ch.sslv2 {
-			var m builder
-			m.u8(4)
-			m.u8(0)
-			m.u8(1)
-			m.u16(0x0002)
-			m.u16(0)
-			m.u16(6)
-			m.u16(16)
-			m.bytes([]byte{0x01, 0x00, 0x80, 0x07, 0x00, 0xC0})
-			m.bytes(make([]byte, 16))
-			_, _ = c.Write(append([]byte{0x80 | byte(len(m.b)>>8), byte(len(m.b))}, m.b...))
-			return
-		}
-		if ch.v13 {
-			var ext builder
-			ext.u16(43)
-			ext.vec(2, func() { ext.u16(0x0304) })
-			_, _ = c.Write(record(recHandshake, serverHelloMsg(0x0303, ch.suites[0], ext.b)))
-			return
-		}
-		_, _ = c.Write(record(recHandshake, serverHelloMsg(ch.version, ch.suites[0], nil)))
-	})
+	addr := fakeServer(t, legacyFake)
 	res := probeOK(t, platform.ProbeRequest{Address: addr, Timeout: 2 * time.Second, Ciphers: true})
+	checkLegacyFake(t, res)
+}
+
+// TestIPv6 probes the same fake on [::1].
+func TestIPv6(t *testing.T) {
+	addr := fakeServerOn(t, "[::1]:0", legacyFake)
+	if !strings.HasPrefix(addr, "[::1]:") {
+		t.Fatalf("listener address %s", addr)
+	}
+	res := probeOK(t, platform.ProbeRequest{Address: addr, Timeout: 2 * time.Second, Ciphers: true})
+	if res.Address != addr {
+		t.Errorf("probed %s, want %s", res.Address, addr)
+	}
+	checkLegacyFake(t, res)
+}
+
+// legacyFake accepts whatever version the client offers, picking the
+// first offered suite.
+func legacyFake(c net.Conn) {
+	ch, err := readClientHello(c)
+	if err != nil {
+		return
+	}
+	if ch.sslv2 {
+		var m builder
+		m.u8(4)
+		m.u8(0)
+		m.u8(1)
+		m.u16(0x0002)
+		m.u16(0)
+		m.u16(6)
+		m.u16(16)
+		m.bytes([]byte{0x01, 0x00, 0x80, 0x07, 0x00, 0xC0})
+		m.bytes(make([]byte, 16))
+		_, _ = c.Write(append([]byte{0x80 | byte(len(m.b)>>8), byte(len(m.b))}, m.b...))
+		return
+	}
+	if ch.v13 {
+		var ext builder
+		ext.u16(43)
+		ext.vec(2, func() { ext.u16(0x0304) })
+		_, _ = c.Write(record(recHandshake, serverHelloMsg(0x0303, ch.suites[0], ext.b)))
+		return
+	}
+	_, _ = c.Write(record(recHandshake, serverHelloMsg(ch.version, ch.suites[0], nil)))
+
+}
+
+func checkLegacyFake(t *testing.T, res platform.ProbeResult) {
+	t.Helper()
 	for _, v := range res.Versions {
 		if !v.Accepted {
 			t.Errorf("%s not accepted: %s", v.Version, v.Error)

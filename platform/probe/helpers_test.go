@@ -87,9 +87,16 @@ var acceptRE = regexp.MustCompile(`ACCEPT (\S+)`)
 // extra arguments, and returns its address. It is killed at cleanup.
 func startSServer(t testing.TB, extra ...string) string {
 	t.Helper()
+	return startSServerKey(t, false, extra...)
+}
+
+// startSServerKey is startSServer with an ECDSA P-256 certificate when
+// ecdsaKey is set.
+func startSServerKey(t testing.TB, ecdsaKey bool, extra ...string) string {
+	t.Helper()
 	openssl := needTool(t, "openssl")
 	dir := t.TempDir()
-	cert, key := writeCert(t, dir, false)
+	cert, key := writeCert(t, dir, ecdsaKey)
 	args := append([]string{"s_server", "-accept", "127.0.0.1:0", "-cert", cert, "-key", key}, extra...)
 	cmd := exec.Command(openssl, args...)
 	cmd.Dir = dir

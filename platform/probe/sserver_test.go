@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,5 +74,27 @@ func TestAgainstSServer(t *testing.T) {
 				t.Errorf("certificate = %+v, want subject CN=localhost,O=tlsfloor test", res.Certificate)
 			}
 		})
+	}
+}
+
+// An ECDSA certificate: only ECDHE_ECDSA suites (and TLS 1.3) can work, so
+// the hello must offer them and the ECDSA signature schemes.
+func TestSServerECDSA(t *testing.T) {
+	addr := startSServerKey(t, true, "-cipher", "DEFAULT:@SECLEVEL=0")
+	res := probeOK(t, platform.ProbeRequest{Address: addr, Ciphers: true})
+	got := versionMap(res)
+	for _, v := range []platform.TLSVersion{platform.VersionTLS10, platform.VersionTLS11, platform.VersionTLS12} {
+		want, cipher := sClientAccepts(t, addr, versionFlags[v])
+		if got[v].Accepted != want {
+			t.Errorf("%s: probe %v (%s), s_client %v (%s)", v, got[v].Accepted, got[v].Error, want, cipher)
+		}
+		if got[v].Accepted && !strings.Contains(got[v].Cipher, "_ECDSA_") {
+			t.Errorf("%s: cipher %s with an ECDSA certificate", v, got[v].Cipher)
+		}
+	}
+	for _, c := range res.Ciphers {
+		if c.Version != platform.VersionTLS13 && !strings.Contains(c.Name, "_ECDSA_") && !strings.Contains(c.Name, "_anon_") && !strings.Contains(c.Name, "PSK") {
+			t.Errorf("%s %s accepted with an ECDSA certificate", c.Version, c.Name)
+		}
 	}
 }
