@@ -9,6 +9,8 @@ import (
 
 	"github.com/tlsfloor/tlsfloor/audit"
 	"github.com/tlsfloor/tlsfloor/audit/nginx"
+	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 	"github.com/tlsfloor/tlsfloor/remediate"
 )
 
@@ -276,5 +278,63 @@ func TestNothingToChange(t *testing.T) {
 	root := writeTree(t, map[string]string{mainConf: "events {}\nhttp {\n    ssl_protocols TLSv1.2 TLSv1.3;\n    server { listen 443 ssl; }\n}\n"})
 	if p := plan(t, testEnv(root, mainConf, "1.22.1", audit.TLS12), remediate.DefaultPolicy()); !p.Empty() {
 		t.Errorf("plan for a compliant config: %+v", p.Files)
+	}
+}
+
+// testEnvWithBinary is testEnv with a scripted nginx -V that names the
+// OpenSSL nginx was built with, so that the audit knows the library.
+func testEnvWithBinary(root, version, openssl string) *audit.Env {
+	env := testEnv(root, mainConf, "", audit.TLS12)
+	env.Options.NginxBin = "/fake/nginx"
+	env.Runner = &platformtest.Runner{Script: map[string]platform.Output{
+		"/fake/nginx -V": {Stderr: []byte("nginx version: nginx/" + version + "\nbuilt with " + openssl + "\n")},
+	}}
+	return env
+}
+
+// With per-server SNI (nginx 1.29.2+, OpenSSL 1.1.1+) nothing makes the
+// compliant server's line "no effect", yet two servers on one address
+// must still end alike: the planner changes the compliant line and says
+// so.
+func TestSharedAddressHarmonisedWithSNI(t *testing.T) {
+	conf := "events {}\nhttp {\n    server {\n        listen 443 ssl;\n        server_name a;\n        ssl_protocols TLSv1 TLSv1.2;\n    }\n    server {\n        listen 443 ssl;\n        server_name b;\n        ssl_protocols TLSv1.2;\n    }\n}\n"
+	root := writeTree(t, map[string]string{mainConf: conf})
+	env := testEnvWithBinary(root, "1.29.3", "OpenSSL 3.0.15 3 Sep 2024")
+	a, p, err := Analyze(t.Context(), env, Options{Policy: remediate.DefaultPolicy()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.SNIPerServer {
+		t.Fatal("the audit does not see per-server SNI; the test would not exercise the harmonisation")
+	}
+	restore := apply(t, root, p)
+	defer restore()
+	got := readFile(t, root, mainConf)
+	if strings.Count(got, "ssl_protocols TLSv1.2 TLSv1.3;") != 2 {
+		t.Errorf("fixed:\n%s", got)
+	}
+	found := false
+	for _, n := range p.Notes {
+		found = found || (strings.Contains(n, ":11:") && strings.Contains(n, "compliant") && strings.Contains(n, "*:443"))
+	}
+	if !found {
+		t.Errorf("no note for the compliant line 11: %q", p.Notes)
+	}
+}
+
+func TestStreamAndProxyDirectives(t *testing.T) {
+	conf := "events {}\nstream {\n    server {\n        listen 12345 ssl;\n        ssl_protocols TLSv1 TLSv1.2;\n        proxy_pass 127.0.0.1:1;\n        proxy_ssl on;\n        proxy_ssl_protocols TLSv1.1;\n    }\n}\nhttp {\n    ssl_protocols TLSv1.2;\n    server {\n        listen 80;\n        location /g { grpc_pass grpcs://127.0.0.1:2; grpc_ssl_protocols TLSv1; }\n        location /u { uwsgi_pass suwsgi://127.0.0.1:3; uwsgi_ssl_protocols SSLv3 TLSv1.2; }\n    }\n}\n"
+	root := writeTree(t, map[string]string{mainConf: conf})
+	_, fixed := fixAndCheck(t, root, "1.22.1", remediate.DefaultPolicy())
+	for _, want := range []string{
+		"        ssl_protocols TLSv1.2 TLSv1.3;\n        proxy_pass",
+		"        proxy_ssl_protocols TLSv1.2 TLSv1.3;\n",
+		"grpc_ssl_protocols TLSv1.2 TLSv1.3; }",
+		"uwsgi_ssl_protocols TLSv1.2 TLSv1.3; }",
+		"http {\n    ssl_protocols TLSv1.2;\n", // compliant, no server on a shared address: left alone
+	} {
+		if !strings.Contains(fixed[mainConf], want) {
+			t.Errorf("missing %q in\n%s", want, fixed[mainConf])
+		}
 	}
 }
