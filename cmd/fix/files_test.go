@@ -279,3 +279,24 @@ func TestFilesUnreadableConfig(t *testing.T) {
 		t.Error("a backup was made")
 	}
 }
+
+// A read-only config file is replaced atomically (the directory is
+// writable) and keeps its mode.
+func TestFilesReadOnlyFile(t *testing.T) {
+	r := newFilesRun(t, legacyNginx)
+	disk := filepath.Join(r.root, "etc/nginx/nginx.conf")
+	if err := os.Chmod(disk, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	r.opts.Yes = true
+	if code := r.exec(t); code != 0 {
+		t.Fatalf("exit %d; stderr %s", code, r.errOut)
+	}
+	fi, err := os.Stat(disk)
+	if err != nil || fi.Mode().Perm() != 0o444 {
+		t.Errorf("mode %v (%v), want 0444", fi.Mode(), err)
+	}
+	if !strings.Contains(r.conf(t), "ssl_protocols TLSv1.2 TLSv1.3;") {
+		t.Error("not fixed")
+	}
+}

@@ -338,3 +338,22 @@ func TestStreamAndProxyDirectives(t *testing.T) {
 		}
 	}
 }
+
+// The bytes changed between the audit and the plan: the locator finds
+// arguments other than the parser reported and refuses with path:line.
+func TestLocatorRefusesWhatTheParserDidNotSee(t *testing.T) {
+	root := writeTree(t, map[string]string{mainConf: "events {}\nhttp {\n    ssl_protocols TLSv1 TLSv1.1;\n}\n"})
+	env := testEnv(root, mainConf, "1.22.1", audit.TLS12)
+	a, err := nginx.Analyze(t.Context(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc/nginx/nginx.conf"), []byte("events {}\nhttp {\n    ssl_protocols TLSv1 SSLv3;\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Plan(a, env.FS, Options{Policy: remediate.DefaultPolicy()})
+	var ce *audit.ConfigError
+	if !errors.As(err, &ce) || ce.Path != mainConf || ce.Line != 3 || !strings.Contains(err.Error(), "cannot locate directive with certainty") {
+		t.Fatalf("err = %v, want %s:3: cannot locate directive with certainty", err, mainConf)
+	}
+}
