@@ -212,7 +212,7 @@ func judge(l Listener, addr string, ok bool, r platform.ProbeResult, err error) 
 		name = fmt.Sprintf("%s %s %s", l.Component, l.Module, l.Address)
 	}
 	ctxt := audit.Context{File: l.Location.File, Line: l.Location.Line, Kind: "listener", Name: name,
-		Listen: []string{l.Address}, From: &audit.Location{File: l.Location.File, Line: l.Location.Line}}
+		Listen: []string{l.Address}}
 	unknown := func(why string) ([]audit.Finding, audit.Context) {
 		ctxt.Note = why
 		f := audit.NewFinding(audit.RuleComponentUnknown, audit.KindLive, l.Location, l.Configured,
