@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -307,5 +308,42 @@ func checkLegacyFake(t *testing.T, res platform.ProbeResult) {
 	}
 	if n13 != 5 || n2 != 2 {
 		t.Errorf("found %d TLS 1.3 suites (want 5) and %d SSLv2 kinds (want 2)", n13, n2)
+	}
+}
+
+// TestServerPreference: a fake that always picks the offered suite with
+// the highest code point imposes its order; the suites must come out in
+// that order and the version marked "server".
+func TestServerPreference(t *testing.T) {
+	addr := fakeServer(t, func(c net.Conn) {
+		ch, err := readClientHello(c)
+		if err != nil || ch.sslv2 || ch.v13 || ch.version != 0x0303 {
+			_, _ = c.Write(record(recAlert, []byte{2, 70}))
+			return
+		}
+		// Accept only a few suites, so the list is short and known.
+		accept := []uint16{0x009C, 0xC02F, 0xC030, 0xCCA8, 0x0035}
+		best := -1
+		for _, s := range ch.suites {
+			if slices.Contains(accept, s) && int(s) > best {
+				best = int(s)
+			}
+		}
+		if best < 0 {
+			_, _ = c.Write(record(recAlert, []byte{2, 40}))
+			return
+		}
+		_, _ = c.Write(record(recHandshake, serverHelloMsg(0x0303, uint16(best), nil)))
+	})
+	res := probeOK(t, platform.ProbeRequest{Address: addr, Timeout: 2 * time.Second, Ciphers: true})
+	if o := versionMap(res)[platform.VersionTLS12].ServerOrder; o != "server" {
+		t.Errorf("order %q, want server", o)
+	}
+	var got []uint16
+	for _, c := range res.Ciphers {
+		got = append(got, c.Code)
+	}
+	if want := []uint16{0xCCA8, 0xC030, 0xC02F, 0x009C, 0x0035}; !slices.Equal(got, want) {
+		t.Errorf("suites %04X, want %04X", got, want)
 	}
 }

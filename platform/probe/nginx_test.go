@@ -33,6 +33,8 @@ func freePort(t testing.TB) string {
 // nginxServers are the four fixtures of reference/probe.md §0.
 type nginxServers struct {
 	legacy, modern, claims10, sha1 string
+	// prefer imposes its own order (ssl_prefer_server_ciphers on).
+	prefer string
 }
 
 // startNginx runs Debian's nginx as a private instance (own config, pid,
@@ -52,6 +54,7 @@ func startNginx(t testing.TB) nginxServers {
 	s := nginxServers{
 		legacy: "127.0.0.1:" + freePort(t), modern: "127.0.0.1:" + freePort(t),
 		claims10: "127.0.0.1:" + freePort(t), sha1: "127.0.0.1:" + freePort(t),
+		prefer: "127.0.0.1:" + freePort(t),
 	}
 	user := ""
 	if os.Geteuid() == 0 {
@@ -80,13 +83,14 @@ http {
     fastcgi_temp_path %[2]s/fastcgi;
     uwsgi_temp_path %[2]s/uwsgi;
     scgi_temp_path %[2]s/scgi;
-%s%s%s%s
+%s%s%s%s%s
 }
 `, user, dir,
 		server(s.legacy, "ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3; ssl_ciphers 'DEFAULT:@SECLEVEL=0'; ssl_dhparam "+dh+";"),
 		server(s.modern, "ssl_protocols TLSv1.2 TLSv1.3;"),
 		server(s.claims10, "ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;"),
 		server(s.sha1, "ssl_protocols TLSv1.2; ssl_ciphers 'ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0'; ssl_conf_command SignatureAlgorithms RSA+SHA1;"),
+		server(s.prefer, "ssl_protocols TLSv1.2; ssl_prefer_server_ciphers on; ssl_ciphers 'AES128-SHA:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256';"),
 	)
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
@@ -113,7 +117,7 @@ http {
 		}
 		_ = out.Close()
 	})
-	for _, a := range []string{s.legacy, s.modern, s.claims10, s.sha1} {
+	for _, a := range []string{s.legacy, s.modern, s.claims10, s.sha1, s.prefer} {
 		waitListening(t, a, filepath.Join(dir, "error.log"))
 	}
 	return s
@@ -174,6 +178,26 @@ func TestNginx(t *testing.T) {
 			}
 		})
 	}
+	t.Run("server preference order", func(t *testing.T) {
+		res := probeOK(t, platform.ProbeRequest{Address: s.prefer, Ciphers: true})
+		var names []string
+		for _, c := range res.Ciphers {
+			names = append(names, c.Name)
+		}
+		// The configured order, weakest first on purpose: our offer order
+		// would put it last, so only the server's order explains it.
+		want := []string{"TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}
+		if !slices.Equal(names, want) {
+			t.Errorf("suites %v, want the server's order %v", names, want)
+		}
+		if o := versionMap(res)[platform.VersionTLS12].ServerOrder; o != "server" {
+			t.Errorf("order %q, want server", o)
+		}
+		mod := probeOK(t, platform.ProbeRequest{Address: s.modern, Ciphers: true})
+		if o := versionMap(mod)[platform.VersionTLS12].ServerOrder; o != "client" {
+			t.Errorf("nginx default (ssl_prefer_server_ciphers off): order %q, want client", o)
+		}
+	})
 	t.Run("SHA-1 signer is invisible to crypto/tls", func(t *testing.T) {
 		// Why the fixture matters: Go (tlssha1=0 by default since 1.25)
 		// refuses the SHA-1 ServerKeyExchange signature, so a crypto/tls

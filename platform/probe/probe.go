@@ -157,6 +157,9 @@ func (p *Prober) Probe(ctx context.Context, req platform.ProbeRequest) (platform
 			if req.Ciphers && outs[i].accepted && v != platform.VersionSSL20 {
 				got[i].suites = t.enumerate(ctx, v, outs[i].suite)
 				got[i].order = t.serverOrder(ctx, v, got[i].suites)
+				if got[i].order == "server" {
+					got[i].suites = t.preferenceOrder(ctx, v, got[i].suites)
+				}
 			}
 		})
 	}
@@ -556,6 +559,26 @@ func (t *target) serverOrder(ctx context.Context, v platform.TLSVersion, suites 
 		return "client"
 	}
 	return ""
+}
+
+// preferenceOrder lists a server-ordered version's suites in the server's
+// order: offered all that are left, it picks its favourite each time. The
+// parallel enumeration chains cannot see that order, so this costs one
+// more handshake per suite, and only for servers that impose an order.
+// If anything goes wrong the enumeration order is kept.
+func (t *target) preferenceOrder(ctx context.Context, v platform.TLSVersion, suites []uint16) []uint16 {
+	left := slices.Clone(suites)
+	var out []uint16
+	for len(left) > 1 {
+		o := t.handshake(ctx, hello{version: v, suites: left, serverName: t.serverName}, false)
+		j := slices.Index(left, o.suite)
+		if !o.accepted || j < 0 {
+			return suites
+		}
+		out = append(out, o.suite)
+		left = slices.Delete(left, j, j+1)
+	}
+	return append(out, left...)
 }
 
 // tls13Certificate completes a real TLS 1.3 handshake only to read the
