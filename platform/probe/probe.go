@@ -110,7 +110,10 @@ func (p *Prober) Probe(ctx context.Context, req platform.ProbeRequest) (platform
 	ip := net.ParseIP(strings.Trim(host, "[]"))
 	if ip == nil {
 		ips, err := p.opts.Resolve(ctx, host)
-		if err != nil || len(ips) == 0 {
+		if err == nil && len(ips) == 0 {
+			err = errors.New("no addresses")
+		}
+		if err != nil {
 			res.Error = fmt.Sprintf("resolve %s: %v", host, err)
 			res.Elapsed = time.Since(start)
 			return res, nil
@@ -145,6 +148,11 @@ func (p *Prober) Probe(ctx context.Context, req platform.ProbeRequest) (platform
 	versions := req.Versions
 	if len(versions) == 0 {
 		versions = platform.ProbeVersions()
+	}
+	for _, v := range versions {
+		if !slices.Contains(platform.ProbeVersions(), v) {
+			return res, fmt.Errorf("probe: unknown protocol version %s", v)
+		}
 	}
 	outs := make([]outcome, len(versions))
 	got := make([]enumerated, len(versions))
