@@ -36,12 +36,12 @@ type ApacheFile struct {
 }
 
 // LexApache splits src into logical lines the way httpd's config reader
-// does: a physical line whose content ends in a backslash that is not itself
-// escaped ("[^\\]\\\r?\n") continues on the next one, the backslash and line
-// break being dropped; a line whose first non-blank character is "#" is a
-// comment; words are split by ap_getword_conf's rules (whitespace separates,
+// does: a physical line whose content ends in a backslash continues on the
+// next one, the backslash and line break being dropped; a line whose first
+// non-blank character is "#" is a comment; words are split by ap_getword_conf's rules (whitespace separates,
 // a word that starts with a quote runs to the matching quote or the end of
-// the line, and only an escaped quote is unescaped). It never fails.
+// the line; "\\" becomes "\" in every word and an escaped quote becomes
+// the quote inside a quoted word). It never fails.
 func LexApache(src []byte) *ApacheFile {
 	f := &ApacheFile{Src: src}
 	var (
@@ -58,8 +58,10 @@ func LexApache(src []byte) *ApacheFile {
 		buf, pos = buf[:0], pos[:0]
 		for {
 			_, contentEnd, next := LineBounds(src, off)
-			cont := contentEnd < next && contentEnd-off >= 1 && src[contentEnd-1] == '\\' &&
-				(contentEnd-off < 2 || src[contentEnd-2] != '\\')
+			// Any line ending in a backslash continues, even "\\\\" (checked
+			// with apache2 -t 2.4.71: "x\\\\" + newline + "Bogus line" makes
+			// ServerName take two arguments).
+			cont := contentEnd < next && contentEnd-off >= 1 && src[contentEnd-1] == '\\'
 			end := contentEnd
 			if cont {
 				end-- // drop the backslash
@@ -116,11 +118,7 @@ func splitApache(l *ApacheLine, buf []byte, pos []int) {
 			i++
 			for i < len(buf) && buf[i] != q {
 				if buf[i] == '\\' && i+1 < len(buf) && (buf[i+1] == q || buf[i+1] == '\\') {
-					if buf[i+1] == q {
-						val.WriteByte(q)
-					} else {
-						val.WriteString(`\\`)
-					}
+					val.WriteByte(buf[i+1])
 					i += 2
 					continue
 				}
@@ -132,6 +130,12 @@ func splitApache(l *ApacheLine, buf []byte, pos []int) {
 			}
 		} else {
 			for i < len(buf) && !isApacheSpace(buf[i]) {
+				// httpd's substring_conf unescapes "\\" in every word.
+				if buf[i] == '\\' && i+1 < len(buf) && buf[i+1] == '\\' {
+					val.WriteByte('\\')
+					i += 2
+					continue
+				}
 				val.WriteByte(buf[i])
 				i++
 			}
