@@ -20,7 +20,7 @@ import (
 // freePort asks the kernel for an unused loopback port. Another process
 // could take it before the server binds it; on a test machine that is rare
 // and shows up as a failure to start, not as a wrong verdict.
-func freePort(t testing.TB) string {
+func freePortString(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -52,9 +52,9 @@ func startNginx(t testing.TB) nginxServers {
 		t.Fatalf("dhparam: %v\n%s", err, out)
 	}
 	s := nginxServers{
-		legacy: "127.0.0.1:" + freePort(t), modern: "127.0.0.1:" + freePort(t),
-		claims10: "127.0.0.1:" + freePort(t), sha1: "127.0.0.1:" + freePort(t),
-		prefer: "127.0.0.1:" + freePort(t),
+		legacy: "127.0.0.1:" + freePortString(t), modern: "127.0.0.1:" + freePortString(t),
+		claims10: "127.0.0.1:" + freePortString(t), sha1: "127.0.0.1:" + freePortString(t),
+		prefer: "127.0.0.1:" + freePortString(t),
 	}
 	user := ""
 	if os.Geteuid() == 0 {

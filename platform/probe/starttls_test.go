@@ -65,13 +65,8 @@ func TestSMTPStartTLS(t *testing.T) {
 		t.Errorf("accepted %v, want %v", got, want)
 	}
 	// openssl s_client -starttls smtp against the same front.
-	openssl := needTool(t, "openssl")
 	for v, flag := range versionFlags {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		out, _ := exec.CommandContext(ctx, openssl, "s_client", "-starttls", "smtp", "-connect", front, flag, "-cipher", "DEFAULT:@SECLEVEL=0").CombinedOutput()
-		cancel()
-		m := regexp.MustCompile(`(?m)^New, (\S+), Cipher is (\S+)`).FindSubmatch(out)
-		sc := m != nil && string(m[2]) != "(NONE)"
+		sc := sClientStartTLS(t, front, flag)
 		if got := slices.Contains(res.Accepted(), v); got != sc {
 			t.Errorf("%s over STARTTLS: probe %v, s_client %v", v, got, sc)
 		}
@@ -129,4 +124,15 @@ func TestOtherStartTLSDialogues(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sClientStartTLS is sClientAccepts through SMTP STARTTLS.
+func sClientStartTLS(t testing.TB, addr, flag string) bool {
+	t.Helper()
+	openssl := needTool(t, "openssl")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, openssl, "s_client", "-starttls", "smtp", "-connect", addr, flag, "-cipher", "DEFAULT:@SECLEVEL=0").CombinedOutput()
+	m := regexp.MustCompile(`(?m)^New, (\S+), Cipher is (\S+)`).FindSubmatch(out)
+	return m != nil && string(m[2]) != "(NONE)"
 }
