@@ -71,29 +71,32 @@ func (p *planner) edits() ([]remediate.FileChange, error) {
 			f.add(e)
 		}
 	}
-	for _, in := range p.inserts {
+	if len(p.inserts) > 0 {
 		sw := p.a.ServerWide
 		file := sw.File
-		if file == "" {
+		if file == "" || sw.Kind != apache.InsertInSection {
 			file = p.a.Main
 		}
 		f, err := p.open(files, &order, file)
 		if err != nil {
 			return nil, err
 		}
-		text := in.name + " " + remediate.Join(args)
+		var texts, reasons []string
+		for _, in := range p.inserts {
+			texts = append(texts, in.name+" "+remediate.Join(args))
+			reasons = append(reasons, in.reason)
+		}
 		var e remediate.Edit
-		switch sw.Kind {
-		case apache.InsertInSection:
+		if sw.Kind == apache.InsertInSection {
 			l, ok := f.lex.LineAt(sw.Line)
 			if !ok || !strings.EqualFold(l.Name.Value, "<IfModule") {
 				return nil, audit.Errorf(file, sw.Line, "cannot locate the <IfModule> section with certainty")
 			}
-			e = insertInSection(f.src, f.lex, l, text)
-		default:
-			e = appendSection(f.src, text)
+			e = insertInSection(f.src, f.lex, l, texts)
+		} else {
+			e = appendSection(f.src, texts)
 		}
-		e.Reason = fmt.Sprintf("add server-wide %s: %s", text, in.reason)
+		e.Reason = fmt.Sprintf("add server-wide %s: %s", strings.Join(texts, "; "), strings.Join(reasons, "; "))
 		f.add(e)
 	}
 	var out []remediate.FileChange
@@ -141,10 +144,10 @@ func rewriteEdit(src []byte, l locate.ApacheLine, args []string) (remediate.Edit
 	return remediate.Edit{Start: s, End: e, New: text}, true
 }
 
-// insertInSection adds a line right after the opening line of section l,
+// insertInSection adds lines right after the opening line of section l,
 // indented like the next non-blank line (one level deeper than the section
 // when the section is empty), ending like the opening line.
-func insertInSection(src []byte, af *locate.ApacheFile, l locate.ApacheLine, text string) remediate.Edit {
+func insertInSection(src []byte, af *locate.ApacheFile, l locate.ApacheLine, texts []string) remediate.Edit {
 	eol := string(src[l.End:l.Next])
 	if eol == "" {
 		eol = locate.LineEnding(src)
@@ -163,21 +166,29 @@ func insertInSection(src []byte, af *locate.ApacheFile, l locate.ApacheLine, tex
 		}
 		break
 	}
-	if l.Next == l.End { // the section opens on the last line, without a line ending
-		return remediate.Edit{Start: l.End, End: l.End, New: eol + indent + text}
+	var b strings.Builder
+	for _, text := range texts {
+		b.WriteString(indent + text + eol)
 	}
-	return remediate.Edit{Start: l.Next, End: l.Next, New: indent + text + eol}
+	if l.Next == l.End { // the section opens on the last line, without a line ending
+		return remediate.Edit{Start: l.End, End: l.End, New: eol + strings.TrimSuffix(b.String(), eol)}
+	}
+	return remediate.Edit{Start: l.Next, End: l.Next, New: b.String()}
 }
 
-// appendSection adds <IfModule ssl_module> with the directive at the end of
-// the file, so that httpd without mod_ssl still starts.
-func appendSection(src []byte, text string) remediate.Edit {
+// appendSection adds <IfModule ssl_module> with the directives at the end
+// of the file, so that httpd without mod_ssl still starts.
+func appendSection(src []byte, texts []string) remediate.Edit {
 	eol := locate.LineEnding(src)
 	var b strings.Builder
 	if len(src) > 0 && src[len(src)-1] != '\n' {
 		b.WriteString(eol)
 	}
-	b.WriteString("<IfModule ssl_module>" + eol + "    " + text + eol + "</IfModule>" + eol)
+	b.WriteString("<IfModule ssl_module>" + eol)
+	for _, text := range texts {
+		b.WriteString("    " + text + eol)
+	}
+	b.WriteString("</IfModule>" + eol)
 	return remediate.Edit{Start: len(src), End: len(src), New: b.String()}
 }
 

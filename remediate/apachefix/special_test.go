@@ -93,3 +93,14 @@ func TestProxyProtocolRewritten(t *testing.T) {
 		t.Errorf("got\n%s", got)
 	}
 }
+
+func TestDefaultsForServerAndProxyInOneSection(t *testing.T) {
+	const conf = "/etc/httpd/conf/httpd.conf"
+	src := "LoadModule ssl_module modules/mod_ssl.so\r\n<VirtualHost *:443>\r\n    SSLEngine on\r\n    SSLProxyEngine on\r\n</VirtualHost>\r\n"
+	root := writeTree(t, map[string]string{conf: src})
+	fixAndCheck(t, root, conf, "2.4.62", remediate.DefaultPolicy())
+	want := src + "<IfModule ssl_module>\r\n    SSLProtocol -all +TLSv1.2 +TLSv1.3\r\n    SSLProxyProtocol -all +TLSv1.2 +TLSv1.3\r\n</IfModule>\r\n"
+	if got := readFile(t, root, conf); got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}
