@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tlsfloor/tlsfloor/platform"
@@ -79,4 +80,50 @@ func settleKey(r platform.ProbeResult) string {
 	acc := r.Accepted()
 	slices.Sort(acc)
 	return fmt.Sprint(acc, r.Error != "")
+}
+
+// ErrVerifyFailed means a settled probe after a change shows a legacy
+// version still accepted, or a modern version lost.
+var ErrVerifyFailed = errors.New("live verification failed")
+
+// Problems compares the answers for one address before and after a change
+// that should drop SSLv2/SSLv3/TLS 1.0/TLS 1.1: every legacy version still
+// accepted is a problem, and so is TLS 1.2 or TLS 1.3 refused where it was
+// accepted before. before may be the zero value (not probed): then only
+// the legacy check applies, plus "nothing modern accepted".
+func Problems(before, after platform.ProbeResult) []string {
+	var out []string
+	if after.Error != "" {
+		return []string{"no TLS answer: " + after.Error}
+	}
+	acc := after.Accepted()
+	for _, v := range acc {
+		if v.Legacy() {
+			out = append(out, fmt.Sprintf("%s still accepted", v))
+		}
+	}
+	had := before.Accepted()
+	for _, v := range []platform.TLSVersion{platform.VersionTLS12, platform.VersionTLS13} {
+		if slices.Contains(had, v) && !slices.Contains(acc, v) {
+			out = append(out, fmt.Sprintf("%s refused, but was accepted before the change", v))
+		}
+	}
+	if len(had) == 0 && !slices.Contains(acc, platform.VersionTLS12) && !slices.Contains(acc, platform.VersionTLS13) {
+		out = append(out, "neither TLSv1.2 nor TLSv1.3 accepted")
+	}
+	return out
+}
+
+// Verify is what `fix --verify` runs after a reload for one address:
+// Settle, then Problems against the answer from before the change. The
+// error wraps ErrVerifyFailed (or ErrNotSettled) and lists the problems.
+func Verify(ctx context.Context, p platform.Prober, req platform.ProbeRequest, before platform.ProbeResult, opts SettleOptions) (platform.ProbeResult, error) {
+	after, err := Settle(ctx, p, req, opts)
+	if err != nil {
+		return after, err
+	}
+	if probs := Problems(before, after); len(probs) > 0 {
+		return after, fmt.Errorf("%s: %w: %s", req.Address, ErrVerifyFailed, strings.Join(probs, "; "))
+	}
+	return after, nil
 }

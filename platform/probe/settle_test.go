@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +53,40 @@ func TestSettle(t *testing.T) {
 			}
 			if len(fp.Requests) != tt.probes {
 				t.Errorf("%d probes, want %d", len(fp.Requests), tt.probes)
+			}
+		})
+	}
+}
+
+func TestVerify(t *testing.T) {
+	const addr = "127.0.0.1:443"
+	v10, v11, v12, v13 := platform.VersionTLS10, platform.VersionTLS11, platform.VersionTLS12, platform.VersionTLS13
+	legacy := platformtest.Accepting(addr, v10, v11, v12, v13)
+	fixed := platformtest.Accepting(addr, v12, v13)
+	only12 := platformtest.Accepting(addr, v12)
+	tests := []struct {
+		name    string
+		before  platform.ProbeResult
+		seq     []platform.ProbeResult
+		wantErr error
+		want    string
+	}{
+		{"fixed after a slow reload", legacy, []platform.ProbeResult{legacy, fixed, fixed, fixed}, nil, ""},
+		{"still legacy", legacy, []platform.ProbeResult{legacy}, ErrVerifyFailed, "TLSv1.0 still accepted; TLSv1.1 still accepted"},
+		{"lost TLS 1.3", legacy, []platform.ProbeResult{only12}, ErrVerifyFailed, "TLSv1.3 refused, but was accepted before the change"},
+		{"down after reload", legacy, []platform.ProbeResult{{Address: addr, Error: "connection refused"}}, ErrVerifyFailed, "no TLS answer"},
+		{"not probed before", platform.ProbeResult{}, []platform.ProbeResult{only12}, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fp := &platformtest.Prober{Script: map[string][]platform.ProbeResult{addr: tt.seq}}
+			_, err := Verify(context.Background(), fp, platform.ProbeRequest{Address: addr}, tt.before,
+				SettleOptions{Interval: time.Millisecond, Timeout: time.Second})
+			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if tt.want != "" && !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to mention %q", err, tt.want)
 			}
 		})
 	}
