@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,6 +37,10 @@ type nginxServers struct {
 	legacy, modern, claims10, sha1 string
 	// prefer imposes its own order (ssl_prefer_server_ciphers on).
 	prefer string
+	// conf is the config file and master the nginx master process, for
+	// reload tests.
+	conf   string
+	master *os.Process
 }
 
 // startNginx runs Debian's nginx as a private instance (own config, pid,
@@ -120,6 +126,7 @@ http {
 	for _, a := range []string{s.legacy, s.modern, s.claims10, s.sha1, s.prefer} {
 		waitListening(t, a, filepath.Join(dir, "error.log"))
 	}
+	s.conf, s.master = confPath, cmd.Process
 	return s
 }
 
@@ -318,5 +325,52 @@ func TestNginxCiphersMatchNmap(t *testing.T) {
 			n += len(v)
 		}
 		t.Logf("%s: %d accepted suite/version pairs, same as nmap", addr, n)
+	}
+}
+
+// TestVerifyAfterNginxReload changes the legacy server to TLS 1.2/1.3,
+// sends the master SIGHUP and checks that Verify settles on the new answer
+// (old workers keep answering for a while after a reload).
+func TestVerifyAfterNginxReload(t *testing.T) {
+	s := startNginx(t)
+	req := platform.ProbeRequest{Address: s.legacy, Timeout: 5 * time.Second}
+	before := probeOK(t, req)
+	if !slices.Contains(before.Accepted(), platform.VersionTLS10) {
+		t.Fatalf("fixture: TLS 1.0 not accepted before: %v", before.Accepted())
+	}
+	b, err := os.ReadFile(s.conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed := strings.Replace(string(b), "ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3; ssl_ciphers 'DEFAULT:@SECLEVEL=0';", "ssl_protocols TLSv1.2 TLSv1.3; ssl_ciphers 'DEFAULT:@SECLEVEL=0';", 1)
+	if fixed == string(b) {
+		t.Fatal("fixture: legacy directives not found")
+	}
+	if err := os.WriteFile(s.conf, []byte(fixed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.master.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	after, err := Verify(ctx, New(Options{}), req, before, SettleOptions{Agree: 3, Interval: 50 * time.Millisecond, Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := after.Accepted(); !slices.Equal(got, []platform.TLSVersion{platform.VersionTLS12, platform.VersionTLS13}) {
+		t.Errorf("settled on %v", got)
+	}
+	// And the reverse: a reload back to the legacy config must fail
+	// verification with TLS 1.0 still accepted.
+	if err := os.WriteFile(s.conf, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.master.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Verify(ctx, New(Options{}), req, before, SettleOptions{Agree: 3, Interval: 50 * time.Millisecond, Timeout: 20 * time.Second})
+	if !errors.Is(err, ErrVerifyFailed) || !strings.Contains(err.Error(), "TLSv1.0 still accepted") {
+		t.Errorf("verify of the legacy config: %v", err)
 	}
 }
