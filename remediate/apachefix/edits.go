@@ -100,9 +100,11 @@ func (p *planner) edits() ([]remediate.FileChange, error) {
 		f.add(e)
 	}
 	var out []remediate.FileChange
+	p.lexed = map[string]*locate.ApacheFile{}
 	for _, r := range order {
 		if f := files[r]; len(f.fc.Edits) > 0 {
 			out = append(out, f.fc)
+			p.lexed[r] = f.lex
 		}
 	}
 	return out, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/tlsfloor/tlsfloor/audit/apache"
 	"github.com/tlsfloor/tlsfloor/platform"
 	"github.com/tlsfloor/tlsfloor/remediate"
+	"github.com/tlsfloor/tlsfloor/remediate/locate"
 )
 
 // Options tune the plan.
@@ -55,6 +56,8 @@ type planner struct {
 	rewrite map[dirKey]string // key -> reason
 	inserts []insert
 	notes   []string
+	// lexed are the original files as edits() read them, by real path.
+	lexed map[string]*locate.ApacheFile
 }
 
 type insert struct {
@@ -100,7 +103,7 @@ func Plan(a *apache.Analysis, fsys platform.FS, opt Options) (*remediate.Plan, e
 	}
 	plan.Files, plan.Notes = files, p.notes
 	plan.Servers = []remediate.Server{p.server()}
-	if err := Verify(fsys, a, plan); err != nil {
+	if err := verify(a, plan, p.lexed); err != nil {
 		return nil, err
 	}
 	return plan, nil

@@ -24,6 +24,11 @@ import (
 //     (or the <IfModule ssl_module> ... </IfModule> added around one) and
 //     names only TLS 1.2 and newer.
 func Verify(fsys platform.FS, a *apache.Analysis, plan *remediate.Plan) error {
+	return verify(a, plan, nil)
+}
+
+// verify is Verify with the original files already lexed (by real path).
+func verify(a *apache.Analysis, plan *remediate.Plan, lexed map[string]*locate.ApacheFile) error {
 	for i := range plan.Files {
 		fc := &plan.Files[i]
 		if len(fc.Edits) == 0 {
@@ -47,7 +52,7 @@ func Verify(fsys platform.FS, a *apache.Analysis, plan *remediate.Plan) error {
 		for _, d := range cfg.Directives {
 			byFile[d.File] = append(byFile[d.File], d)
 		}
-		if err := verifyFile(fc, after, byFile); err != nil {
+		if err := verifyFile(fc, after, byFile, lexed[fc.RealPath]); err != nil {
 			return err
 		}
 	}
@@ -75,11 +80,14 @@ func values(ts []locate.Token) []string {
 	return out
 }
 
-func verifyFile(fc *remediate.FileChange, after []byte, byFile map[string][]apache.Directive) error {
+func verifyFile(fc *remediate.FileChange, after []byte, byFile map[string][]apache.Directive, bf *locate.ApacheFile) error {
 	refuse := func(line int, format string, args ...any) error {
 		return audit.Errorf(fc.Path, line, "refusing the edit: "+format, args...)
 	}
-	before := lines(locate.LexApache(fc.Before))
+	if bf == nil {
+		bf = locate.LexApache(fc.Before)
+	}
+	before := lines(bf)
 	afterLines := lines(locate.LexApache(after))
 
 	got, ok := byFile[fc.Path]
