@@ -369,7 +369,7 @@ func TestVerifyAfterNginxReload(t *testing.T) {
 	if err := s.master.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Verify(ctx, New(Options{}), req, before, SettleOptions{Agree: 3, Interval: 50 * time.Millisecond, Timeout: 20 * time.Second})
+	_, err = Verify(ctx, New(Options{}), req, before, SettleOptions{Agree: 3, Interval: 50 * time.Millisecond, Timeout: 2 * time.Second})
 	if !errors.Is(err, ErrVerifyFailed) || !strings.Contains(err.Error(), "TLSv1.0 still accepted") {
 		t.Errorf("verify of the legacy config: %v", err)
 	}

@@ -27,21 +27,26 @@ type SettleOptions struct {
 	Timeout time.Duration
 }
 
+func (o SettleOptions) withDefaults() SettleOptions {
+	if o.Agree <= 0 {
+		o.Agree = 3
+	}
+	if o.Interval <= 0 {
+		o.Interval = 100 * time.Millisecond
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	return o
+}
+
 // Settle probes req until opts.Agree consecutive answers accept the same
 // versions, and returns the last of them. After a reload old workers keep
 // answering for a while, so the first probe cannot be trusted. If the
 // deadline passes first it returns the last answer and an error wrapping
 // ErrNotSettled.
 func Settle(ctx context.Context, p platform.Prober, req platform.ProbeRequest, opts SettleOptions) (platform.ProbeResult, error) {
-	if opts.Agree <= 0 {
-		opts.Agree = 3
-	}
-	if opts.Interval <= 0 {
-		opts.Interval = 100 * time.Millisecond
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = 10 * time.Second
-	}
+	opts = opts.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	var last platform.ProbeResult
@@ -65,10 +70,8 @@ func Settle(ctx context.Context, p platform.Prober, req platform.ProbeRequest, o
 		if streak >= opts.Agree {
 			return last, nil
 		}
-		select {
-		case <-ctx.Done():
-			return last, fmt.Errorf("%s: %w after %d matching answers (need %d)", req.Address, ErrNotSettled, streak, opts.Agree)
-		case <-time.After(opts.Interval):
+		if !sleep(ctx, opts.Interval) {
+			break
 		}
 	}
 	return last, fmt.Errorf("%s: %w after %d matching answers (need %d)", req.Address, ErrNotSettled, streak, opts.Agree)
@@ -114,16 +117,54 @@ func Problems(before, after platform.ProbeResult) []string {
 	return out
 }
 
-// Verify is what `fix --verify` runs after a reload for one address:
-// Settle, then Problems against the answer from before the change. The
-// error wraps ErrVerifyFailed (or ErrNotSettled) and lists the problems.
+// Verify is what `fix --verify` runs after a reload for one address. It
+// probes until opts.Agree consecutive answers show no Problems against the
+// answer from before the change, and fails only when the deadline passes
+// first. Mere agreement is not enough here: right after a reload the old
+// workers can give several identical legacy answers in a row. A change
+// that did not work therefore costs the whole opts.Timeout before the
+// error, which wraps ErrVerifyFailed and lists the last answer's problems.
 func Verify(ctx context.Context, p platform.Prober, req platform.ProbeRequest, before platform.ProbeResult, opts SettleOptions) (platform.ProbeResult, error) {
-	after, err := Settle(ctx, p, req, opts)
-	if err != nil {
-		return after, err
+	opts = opts.withDefaults()
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	var last platform.ProbeResult
+	var probs []string
+	streak := 0
+	for {
+		res, err := p.Probe(ctx, req)
+		if err != nil {
+			return res, err
+		}
+		if ctx.Err() != nil && len(probs) > 0 {
+			break // an answer cut short by the deadline is no evidence
+		}
+		last = res
+		if probs = Problems(before, res); len(probs) == 0 {
+			if streak++; streak >= opts.Agree {
+				return last, nil
+			}
+		} else {
+			streak = 0
+		}
+		if !sleep(ctx, opts.Interval) {
+			break
+		}
 	}
-	if probs := Problems(before, after); len(probs) > 0 {
-		return after, fmt.Errorf("%s: %w: %s", req.Address, ErrVerifyFailed, strings.Join(probs, "; "))
+	if len(probs) == 0 {
+		probs = []string{fmt.Sprintf("only %d good answers in a row before the deadline (need %d)", streak, opts.Agree)}
 	}
-	return after, nil
+	return last, fmt.Errorf("%s: %w: %s", req.Address, ErrVerifyFailed, strings.Join(probs, "; "))
+}
+
+// sleep waits d, or less if ctx ends; it reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }

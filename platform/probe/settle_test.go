@@ -72,6 +72,9 @@ func TestVerify(t *testing.T) {
 		want    string
 	}{
 		{"fixed after a slow reload", legacy, []platform.ProbeResult{legacy, fixed, fixed, fixed}, nil, ""},
+		// Three identical legacy answers from old workers are agreement,
+		// not success: Verify keeps going until the new ones answer.
+		{"old workers agree first", legacy, []platform.ProbeResult{legacy, legacy, legacy, legacy, fixed, legacy, fixed, fixed, fixed}, nil, ""},
 		{"still legacy", legacy, []platform.ProbeResult{legacy}, ErrVerifyFailed, "TLSv1.0 still accepted; TLSv1.1 still accepted"},
 		{"lost TLS 1.3", legacy, []platform.ProbeResult{only12}, ErrVerifyFailed, "TLSv1.3 refused, but was accepted before the change"},
 		{"down after reload", legacy, []platform.ProbeResult{{Address: addr, Error: "connection refused"}}, ErrVerifyFailed, "no TLS answer"},
@@ -81,7 +84,7 @@ func TestVerify(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fp := &platformtest.Prober{Script: map[string][]platform.ProbeResult{addr: tt.seq}}
 			_, err := Verify(context.Background(), fp, platform.ProbeRequest{Address: addr}, tt.before,
-				SettleOptions{Interval: time.Millisecond, Timeout: time.Second})
+				SettleOptions{Interval: time.Millisecond, Timeout: 200 * time.Millisecond})
 			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
