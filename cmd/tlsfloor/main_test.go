@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -18,6 +20,7 @@ var update = flag.Bool("update", false, "rewrite testscript expectations")
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"tlsfloor": func() { os.Exit(root.Main()) },
+		"nginx":    fakeNginx,
 	})
 }
 
@@ -63,4 +66,49 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("exit status %d, want %d", got, want)
 	}
+}
+
+// fakeNginx stands in for nginx in scripts: -v/-V print a version to stderr
+// as nginx does (FAKE_NGINX_VERSION, default 1.22.1); -t -c FILE fails when
+// FILE contains "TLSv1.3" and FAKE_NGINX_REJECT_TLS13 is set (an nginx too old
+// for the token), otherwise succeeds; -s reload succeeds.
+func fakeNginx() {
+	version := os.Getenv("FAKE_NGINX_VERSION")
+	if version == "" {
+		version = "1.22.1"
+	}
+	args := os.Args[1:]
+	for i, a := range args {
+		switch a {
+		case "-v", "-V":
+			fmt.Fprintf(os.Stderr, "nginx version: nginx/%s\n", version)
+			if a == "-V" {
+				fmt.Fprintln(os.Stderr, "built with OpenSSL 3.5.4 30 Sep 2025")
+				fmt.Fprintln(os.Stderr, "configure arguments: --conf-path=/etc/nginx/nginx.conf")
+			}
+			os.Exit(0)
+		case "-t":
+			conf := ""
+			for j := i; j < len(args)-1; j++ {
+				if args[j] == "-c" {
+					conf = args[j+1]
+				}
+			}
+			b, err := os.ReadFile(conf)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "nginx: [emerg] open() \"%s\" failed\n", conf)
+				os.Exit(1)
+			}
+			if os.Getenv("FAKE_NGINX_REJECT_TLS13") != "" && bytes.Contains(b, []byte("TLSv1.3")) {
+				fmt.Fprintf(os.Stderr, "nginx: [emerg] invalid value \"TLSv1.3\" in %s:3\nnginx: configuration file %s test failed\n", conf, conf)
+				os.Exit(1)
+			}
+			fmt.Fprintf(os.Stderr, "nginx: configuration file %s test is successful\n", conf)
+			os.Exit(0)
+		case "-s":
+			os.Exit(0)
+		}
+	}
+	fmt.Fprintln(os.Stderr, "fake nginx: unsupported arguments", args)
+	os.Exit(2)
 }
