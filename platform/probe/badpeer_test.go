@@ -2,6 +2,7 @@ package probe
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"io"
 	"net"
@@ -345,5 +346,29 @@ func TestServerPreference(t *testing.T) {
 	}
 	if want := []uint16{0xCCA8, 0xC030, 0xC02F, 0x009C, 0x0035}; !slices.Equal(got, want) {
 		t.Errorf("suites %04X, want %04X", got, want)
+	}
+}
+
+// A cancelled context ends a probe of a stalling server at once, long
+// before the per-connection timeout; nothing is left reading.
+func TestCancelStopsProbe(t *testing.T) {
+	addr := fakeServer(t, func(c net.Conn) {
+		_, _ = io.Copy(io.Discard, c)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan platform.ProbeResult, 1)
+	go func() {
+		res, _ := New(Options{}).Probe(ctx, platform.ProbeRequest{Address: addr, Timeout: time.Hour, Ciphers: true})
+		done <- res
+	}()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case res := <-done:
+		if len(res.Accepted()) != 0 || res.Error == "" {
+			t.Errorf("cancelled probe: %+v", res)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("probe still running 30s after cancel (per-connection timeout is 1h)")
 	}
 }
