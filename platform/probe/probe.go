@@ -77,8 +77,10 @@ type target struct {
 	startTLS   string
 	timeout    time.Duration
 	sem        chan struct{}
-	shares     keyShares
-	dialer     Dialer
+	// shares are made on first use: most probes never need them, since
+	// TLS 1.3 is first asked with an empty key_share.
+	shares func() (keyShares, error)
+	dialer Dialer
 }
 
 // outcome is what one handshake attempt showed.
@@ -127,17 +129,13 @@ func (p *Prober) Probe(ctx context.Context, req platform.ProbeRequest) (platform
 			conc = 3
 		}
 	}
-	shares, err := newKeyShares()
-	if err != nil {
-		return res, err
-	}
 	t := &target{
 		addr:       net.JoinHostPort(ip.String(), port),
 		serverName: req.ServerName,
 		startTLS:   req.StartTLS,
 		timeout:    req.Timeout,
 		sem:        make(chan struct{}, conc),
-		shares:     shares,
+		shares:     sync.OnceValues(newKeyShares),
 		dialer:     p.opts.Dialer,
 	}
 	if t.timeout <= 0 {
@@ -422,7 +420,11 @@ func (t *target) probeVersion(ctx context.Context, v platform.TLSVersion, wantCe
 		h := hello{version: v, suites: c, serverName: t.serverName}
 		o := t.handshake(ctx, h, wantCert)
 		if v == platform.VersionTLS13 && !o.accepted && !o.answeredOtherVersion() && !isAlert(o.err, 70) {
-			h.shares = &t.shares
+			ks, err := t.shares()
+			if err != nil {
+				return outcome{err: err}
+			}
+			h.shares = &ks
 			o = t.handshake(ctx, h, wantCert)
 		}
 		if i == 0 {
