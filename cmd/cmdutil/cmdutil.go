@@ -17,6 +17,7 @@ import (
 
 	"github.com/tlsfloor/tlsfloor/audit"
 	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/probe"
 )
 
 // Exit codes. This table is the contract; README.md and `tlsfloor help
@@ -145,6 +146,17 @@ type Factory struct {
 	// whether the process may write machine-wide settings.
 	Registry  platform.Registry
 	Elevation platform.Elevation
+	// LiveProber performs live handshakes (probe, fix --verify); nil means
+	// platform/probe's raw-handshake prober (see Prober).
+	LiveProber platform.Prober
+}
+
+// Prober returns LiveProber, or the raw-handshake prober.
+func (f *Factory) Prober() platform.Prober {
+	if f.LiveProber != nil {
+		return f.LiveProber
+	}
+	return probe.New(probe.Options{})
 }
 
 // Writer returns NewWriter(root), or the real disk seen from root.

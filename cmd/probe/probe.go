@@ -26,7 +26,7 @@ import (
 // Options are the parsed flags and injected dependencies of probe.
 type Options struct {
 	Factory *cmdutil.Factory
-	// Prober defaults to the raw-handshake prober.
+	// Prober defaults to Factory.Prober().
 	Prober      platform.Prober
 	Targets     []Target
 	StartTLS    string
@@ -216,7 +216,7 @@ type Outcome struct {
 func Run(ctx context.Context, opts *Options) error {
 	prober := opts.Prober
 	if prober == nil {
-		prober = tlsprobe.New(tlsprobe.Options{})
+		prober = opts.Factory.Prober()
 	}
 	outs := make([]Outcome, len(opts.Targets))
 	sem := make(chan struct{}, opts.Concurrency)

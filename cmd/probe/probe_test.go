@@ -156,8 +156,9 @@ func TestRunExitCodesAndJSON(t *testing.T) {
 	for _, tt := range tests {
 		var out bytes.Buffer
 		opts := &Options{
-			Factory: &cmdutil.Factory{IO: cmdutil.Test(nil, &out, &out)},
-			Prober:  fp, Format: cmdutil.FormatJSON, Concurrency: 2, MinVersion: tt.min, Timeout: time.Second,
+			// The prober comes from the Factory, as fix --verify's will.
+			Factory: &cmdutil.Factory{IO: cmdutil.Test(nil, &out, &out), LiveProber: fp},
+			Format:  cmdutil.FormatJSON, Concurrency: 2, MinVersion: tt.min, Timeout: time.Second,
 		}
 		for _, a := range tt.targets {
 			tg, err := ParseTarget(a)
