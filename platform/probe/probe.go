@@ -474,8 +474,8 @@ func addCiphers(res *platform.ProbeResult, outs []outcome, got []enumerated, ver
 }
 
 // enumerate offers every suite for v, removes the server's pick and
-// repeats until the server refuses; chunks run concurrently within the
-// target's connection limit. TLS 1.3 is asked with an empty key_share: the
+// repeats until the server refuses; the chains (see enumChains) run
+// concurrently within the target's connection limit. TLS 1.3 is asked with an empty key_share: the
 // HelloRetryRequest names the suite without any key exchange.
 //
 // known is the suite the version probe already got: offered the whole
