@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/tlsfloor/tlsfloor/audit"
 	auditCmd "github.com/tlsfloor/tlsfloor/cmd/audit"
@@ -126,9 +127,25 @@ func runFiles(ctx context.Context, opts *Options) error {
 	topt := txn.Options{BackupDir: opts.BackupDir, Reload: opts.Reload, Restart: opts.Restart,
 		Root: opts.Discovery.Root, Now: f.Now}
 	if opts.Verify {
-		// Prove the written configuration with the audit itself: nothing
-		// below the floor may remain.
-		topt.Verify = func(ctx context.Context) error { return verifyConfig(ctx, opts, pol) }
+		// Prove the change twice: the written configuration audits clean,
+		// and, after the reload, live handshakes on every listener the change
+		// covers refuse the legacy protocols and still accept what worked.
+		var lc *liveCheck
+		if opts.Discovery.Rooted() {
+			fmt.Fprintln(f.IO.ErrOut, "note: --root is set: the servers under it are not running here; verifying the configuration only")
+		} else {
+			lc = newLiveCheck(ctx, f.Prober(), probeTargets(plan, 5*time.Second), f.IO.ErrOut)
+			lc.settle = opts.verifySettle
+		}
+		topt.Verify = func(ctx context.Context) error {
+			if err := verifyConfig(ctx, opts, pol); err != nil {
+				return err
+			}
+			if lc != nil {
+				return lc.verify(ctx)
+			}
+			return nil
+		}
 	}
 	res, err := txn.Apply(ctx, deps, plan, topt)
 	out.Result, out.Applied = res, err == nil

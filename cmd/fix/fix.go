@@ -13,6 +13,7 @@ import (
 	"github.com/tlsfloor/tlsfloor/audit"
 	auditCmd "github.com/tlsfloor/tlsfloor/cmd/audit"
 	"github.com/tlsfloor/tlsfloor/cmd/cmdutil"
+	"github.com/tlsfloor/tlsfloor/platform/probe"
 )
 
 // TLS13Mode is the --tls13 flag.
@@ -39,6 +40,10 @@ type Options struct {
 	Verify     bool
 	BackupDir  string
 	GOOS       string
+
+	// verifySettle tunes how long --verify waits for good answers; zero
+	// takes platform/probe's defaults (tests shorten it).
+	verifySettle probe.SettleOptions
 
 	formatFlag, minFlag, tls13Flag string
 }
