@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
 // render shows the tokens that carry meaning: words (value@line, with q for
@@ -140,7 +142,8 @@ func corpusSeeds(tb testing.TB) [][]byte {
 	return out
 }
 
-const corpusDir = "/work/shared/corpus"
+// corpusDir is the shared config corpus (see platformtest.CorpusDir).
+var corpusDir = platformtest.CorpusDir()
 
 func FuzzLex(f *testing.F) {
 	for _, s := range []string{"A b\n", "A \\\nb\n", "# c \\\nd\n", "A \"b\\\" c\n", "A 'b\r\n", "x\\\\\n", "\\", "\"", "A b\\\r\n"} {

@@ -23,10 +23,7 @@ import (
 // its symlinks matter (go:embed and module zips drop them).
 // TLSFLOOR_CORPUS overrides the location.
 func corpusDir() string {
-	if d := os.Getenv("TLSFLOOR_CORPUS"); d != "" {
-		return d
-	}
-	return "/work/shared/corpus"
+	return platformtest.CorpusDir()
 }
 
 // mountFS shows a corpus folder at /etc/nginx, as the corpus README's

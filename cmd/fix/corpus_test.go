@@ -49,7 +49,7 @@ func requireOrSkip(t testing.TB, msg string) {
 
 func corpusDir(t testing.TB) string {
 	t.Helper()
-	for _, d := range []string{os.Getenv("TLSFLOOR_CORPUS"), "../../testdata/configs", "/work/shared/corpus"} {
+	for _, d := range []string{platformtest.CorpusDir()} {
 		if fi, err := os.Stat(d); d != "" && err == nil && fi.IsDir() {
 			return d
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tlsfloor/tlsfloor/audit/apache"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 	"github.com/tlsfloor/tlsfloor/remediate"
 	"github.com/tlsfloor/tlsfloor/remediate/locate"
 )
@@ -72,7 +73,7 @@ func words(ts []locate.Token) []string {
 // file in the corpus that audit/apache parses on its own.
 func TestApacheCorpusLocatorAgreesWithParser(t *testing.T) {
 	root := ""
-	for _, d := range []string{os.Getenv("TLSFLOOR_CORPUS"), "../../testdata/configs", "/work/shared/corpus"} {
+	for _, d := range []string{platformtest.CorpusDir()} {
 		if fi, err := os.Stat(d); d != "" && err == nil && fi.IsDir() {
 			root = d
 			break

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	crossplane "github.com/nginxinc/nginx-go-crossplane"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
 // requireOrSkip skips with msg, except under CI=true where a missing
@@ -33,7 +34,7 @@ func requireOrSkip(t testing.TB, msg string) {
 // corpusDir finds the shared real-world config corpus.
 func corpusDir(t testing.TB) string {
 	t.Helper()
-	for _, d := range []string{os.Getenv("TLSFLOOR_CORPUS"), "../../testdata/configs", "/work/shared/corpus"} {
+	for _, d := range []string{platformtest.CorpusDir()} {
 		if d == "" {
 			continue
 		}
