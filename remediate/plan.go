@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+
+	"github.com/tlsfloor/tlsfloor/audit"
+	"github.com/tlsfloor/tlsfloor/platform"
 )
 
 // Edit replaces the bytes Before[Start:End] of a file with New. An insertion
@@ -72,6 +75,32 @@ func (p *Plan) Empty() bool {
 // NewFileChange records the bytes a file is planned from.
 func NewFileChange(path, realPath string, before []byte, mode fs.FileMode) FileChange {
 	return FileChange{Path: path, RealPath: realPath, Before: before, BeforeSum: sha256.Sum256(before), Mode: mode}
+}
+
+// ReadFileChange reads a file to plan edits against: path is the host path
+// the audit reported, real its symlink-resolved target (the file that will
+// be written). Errors are config errors: a file we cannot read is never
+// edited.
+func ReadFileChange(fsys platform.FS, path, real string) (FileChange, error) {
+	src, err := fsys.ReadFile(real)
+	if err != nil {
+		return FileChange{}, &audit.ConfigError{Path: path, Msg: "cannot read for fixing", Err: err}
+	}
+	fi, err := fsys.Stat(real)
+	if err != nil {
+		return FileChange{}, &audit.ConfigError{Path: path, Msg: "cannot stat for fixing", Err: err}
+	}
+	return NewFileChange(path, real, src, fi.Mode()), nil
+}
+
+// RealPath resolves the symlinks in path; a path that cannot be resolved is
+// its own real path (reading it then reports the error).
+func RealPath(fsys platform.FS, path string) string {
+	real, err := fsys.EvalSymlinks(path)
+	if err != nil || real == "" {
+		return path
+	}
+	return real
 }
 
 // After applies the edits to Before. Edits are sorted stably by offset;

@@ -19,22 +19,15 @@ type file struct {
 }
 
 func (p *planner) open(files map[string]*file, order *[]string, name string) (*file, error) {
-	real, err := p.fsys.EvalSymlinks(name)
-	if err != nil || real == "" {
-		real = name
-	}
+	real := remediate.RealPath(p.fsys, name)
 	if f := files[real]; f != nil {
 		return f, nil
 	}
-	src, err := p.fsys.ReadFile(real)
+	fc, err := remediate.ReadFileChange(p.fsys, name, real)
 	if err != nil {
-		return nil, &audit.ConfigError{Path: name, Msg: "cannot read for fixing", Err: err}
+		return nil, err
 	}
-	fi, err := p.fsys.Stat(real)
-	if err != nil {
-		return nil, &audit.ConfigError{Path: name, Msg: "cannot stat for fixing", Err: err}
-	}
-	f := &file{path: name, real: real, src: src, lex: locate.LexApache(src), fc: remediate.NewFileChange(name, real, src, fi.Mode())}
+	f := &file{path: name, real: real, src: fc.Before, lex: locate.LexApache(fc.Before), fc: fc}
 	files[real] = f
 	*order = append(*order, real)
 	return f, nil

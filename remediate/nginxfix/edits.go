@@ -23,26 +23,19 @@ type file struct {
 
 // open reads and lexes a file once.
 func (p *planner) open(files map[string]*file, order *[]string, path string) (*file, error) {
-	real, err := p.fsys.EvalSymlinks(path)
-	if err != nil || real == "" {
-		real = path
-	}
+	real := remediate.RealPath(p.fsys, path)
 	if f := files[real]; f != nil {
 		return f, nil
 	}
-	src, err := p.fsys.ReadFile(real)
+	fc, err := remediate.ReadFileChange(p.fsys, path, real)
 	if err != nil {
-		return nil, &audit.ConfigError{Path: path, Msg: "cannot read for fixing", Err: err}
+		return nil, err
 	}
-	fi, err := p.fsys.Stat(real)
-	if err != nil {
-		return nil, &audit.ConfigError{Path: path, Msg: "cannot stat for fixing", Err: err}
-	}
-	lex, err := locate.LexNginx(src)
+	lex, err := locate.LexNginx(fc.Before)
 	if err != nil {
 		return nil, audit.Errorf(path, 0, "cannot read with certainty for editing: %v", err)
 	}
-	f := &file{path: path, real: real, src: src, lex: lex, fc: remediate.NewFileChange(path, real, src, fi.Mode()), seen: map[[2]int]bool{}}
+	f := &file{path: path, real: real, src: fc.Before, lex: lex, fc: fc, seen: map[[2]int]bool{}}
 	files[real] = f
 	*order = append(*order, real)
 	return f, nil
