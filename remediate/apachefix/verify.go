@@ -44,7 +44,7 @@ func verify(a *apache.Analysis, plan *remediate.Plan, lexed map[string]*locate.A
 		if fc.RealPath != "" && fc.RealPath != fc.Path {
 			names = append(names, fc.RealPath)
 		}
-		cfg, err := apache.Parse(remediate.IsolatedFS{Names: names, Data: after}, fc.Path, apache.ParseOptions{ServerRoot: a.ServerRoot, Version: a.Version})
+		cfg, err := apache.Parse(remediate.IsolatedFS{Names: names, Data: after}, fc.Path, a.ParseOptions)
 		if err != nil {
 			return fmt.Errorf("apache: the edited file does not parse, nothing written: %w", err)
 		}
