@@ -29,6 +29,11 @@ func CorpusDir() string {
 			continue
 		}
 		if fi, err := os.Stat(filepath.Join(d, "README.md")); err == nil && !fi.IsDir() {
+			// Tests compare paths inside the corpus; a symlinked parent
+			// (a shared/ that is a link) must not make them differ.
+			if real, err := filepath.EvalSymlinks(d); err == nil {
+				return real
+			}
 			return d
 		}
 	}
