@@ -37,27 +37,6 @@ const (
 	corpusApacheVersion = "2.4.62"
 )
 
-// requireOrSkip skips with msg, except under CI=true, where a missing
-// prerequisite means a broken test environment and fails the test.
-func requireOrSkip(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true: %s", msg)
-	}
-	t.Skip(msg + " (set CI=true to make this a failure)")
-}
-
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	for _, d := range []string{platformtest.CorpusDir()} {
-		if fi, err := os.Stat(d); d != "" && err == nil && fi.IsDir() {
-			return d
-		}
-	}
-	requireOrSkip(t, "config corpus not found (set TLSFLOOR_CORPUS)")
-	return ""
-}
-
 // corpusCase is one tree of the corpus: which folder maps to which host
 // directory, and the main config.
 type corpusCase struct {
@@ -262,7 +241,7 @@ func legacyLeft(t testing.TB, env *audit.Env) []audit.Finding {
 // with certainty must be refused with a path:line error, recorded in the
 // golden file too.
 func TestCorpusGolden(t *testing.T) {
-	croot := corpusDir(t)
+	croot := platformtest.RequireCorpus(t)
 	changed := 0
 	for _, c := range corpusCases(t, croot) {
 		t.Run(c.name, func(t *testing.T) {

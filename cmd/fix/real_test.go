@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,55 +15,8 @@ import (
 	"github.com/tlsfloor/tlsfloor/audit"
 	"github.com/tlsfloor/tlsfloor/cmd/cmdutil"
 	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
-
-// requireTool returns the path of a real tool, or skips (fails under
-// CI=true) when it is missing.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
-		if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && !fi.IsDir() {
-			return filepath.Join(dir, name)
-		}
-	}
-	requireOrSkip(t, name+" is not installed")
-	return ""
-}
-
-// freePort asks the kernel for a free loopback port.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// handshake reports whether openssl s_client completes a handshake with
-// the given protocol flag (-tls1, -tls1_1, -tls1_2, -tls1_3). The client
-// drops to security level 0 so that it offers TLS 1.0/1.1 at all: only the
-// server's configuration decides.
-func handshake(t *testing.T, openssl string, port int, flag string) bool {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	args := []string{"s_client", "-connect", fmt.Sprintf("127.0.0.1:%d", port), "-servername", "localhost", flag}
-	if flag != "-tls1_3" {
-		args = append(args, "-cipher", "DEFAULT:@SECLEVEL=0")
-	}
-	cmd := exec.CommandContext(ctx, openssl, args...)
-	cmd.Stdin = strings.NewReader("")
-	out, err := cmd.CombinedOutput()
-	// A completed handshake exits 0 and prints "New, TLSv1.x, Cipher is
-	// ..."; a failed one prints "New, (NONE), Cipher is (NONE)" (its
-	// SSL-Session block still names the protocol it tried).
-	return err == nil && bytes.Contains(out, []byte("New, TLSv1")) && !bytes.Contains(out, []byte("Cipher is (NONE)"))
-}
 
 // checkReloaded waits until the server answers as the fixed configuration
 // says (old workers finish their connections after a graceful reload, so
@@ -73,27 +25,17 @@ func checkReloaded(t *testing.T, openssl string, port int, errOut *bytes.Buffer)
 	t.Helper()
 	want := map[string]bool{"-tls1": false, "-tls1_1": false, "-tls1_2": true, "-tls1_3": true}
 	got := map[string]bool{}
-	ok := eventually(func() bool {
+	ok := platformtest.Eventually(func() bool {
 		all := true
 		for flag, w := range want {
-			got[flag] = handshake(t, openssl, port, flag)
+			got[flag] = platformtest.Handshake(t, openssl, port, flag)
 			all = all && got[flag] == w
 		}
 		return all
-	})
+	}, 15*time.Second)
 	if !ok {
 		t.Errorf("after the fix and reload: handshakes %v, want %v; stderr:\n%s", got, want, errOut)
 	}
-}
-
-// eventually polls cond (a reload is asynchronous) for up to 15 s.
-func eventually(cond func() bool) bool {
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if cond() {
-			return true
-		}
-	}
-	return cond()
 }
 
 // realNginx is a running Debian nginx on a loopback port that accepts
@@ -105,15 +47,11 @@ type realNginx struct {
 
 func startRealNginx(t *testing.T) *realNginx {
 	t.Helper()
-	nginxBin := requireTool(t, "nginx")
-	openssl := requireTool(t, "openssl")
+	nginxBin := platformtest.RequireTool(t, "nginx")
+	openssl := platformtest.RequireTool(t, "openssl")
 	dir := t.TempDir()
-	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if out, err := exec.Command(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-		"-keyout", key, "-out", cert).CombinedOutput(); err != nil {
-		t.Fatalf("openssl req: %v\n%s", err, out)
-	}
-	port := freePort(t)
+	cert, key := platformtest.SelfSignedCert(t, dir)
+	port := platformtest.FreePort(t)
 	conf := filepath.Join(dir, "nginx.conf")
 	content := fmt.Sprintf(`pid %[1]s/nginx.pid;
 error_log %[1]s/error.log;
@@ -143,7 +81,7 @@ http {
 		t.Fatalf("start nginx: %v\n%s", err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command(nginxBin, "-s", "quit", "-c", conf).Run() })
-	if !eventually(func() bool { return handshake(t, openssl, port, "-tls1_2") }) {
+	if !platformtest.Eventually(func() bool { return platformtest.Handshake(t, openssl, port, "-tls1_2") }, 15*time.Second) {
 		t.Fatal("nginx does not answer TLS 1.2 before the fix")
 	}
 	return &realNginx{bin: nginxBin, openssl: openssl, dir: dir, conf: conf, port: port}
@@ -179,7 +117,7 @@ func fixOptions(t *testing.T, dir, conf, bin string, out, errOut *bytes.Buffer) 
 func TestRealNginxFixAndReload(t *testing.T) {
 	n := startRealNginx(t)
 	openssl, port := n.openssl, n.port
-	if !handshake(t, openssl, port, "-tls1") {
+	if !platformtest.Handshake(t, openssl, port, "-tls1") {
 		t.Fatal("TLS 1.0 is refused before the fix: the test could not fail")
 	}
 	var out, errOut bytes.Buffer
@@ -230,7 +168,7 @@ func TestRealNginxConfigTestFailsRollsBack(t *testing.T) {
 	if err != nil || !bytes.Equal(after, before) {
 		t.Fatalf("config not restored byte for byte (%v)", err)
 	}
-	if !handshake(t, n.openssl, n.port, "-tls1") || !handshake(t, n.openssl, n.port, "-tls1_2") {
+	if !platformtest.Handshake(t, n.openssl, n.port, "-tls1") || !platformtest.Handshake(t, n.openssl, n.port, "-tls1_2") {
 		t.Error("the server is not up on its old configuration")
 	}
 }
@@ -241,13 +179,12 @@ func TestRealNginxConfigTestFailsRollsBack(t *testing.T) {
 // 1.0 and 1.1 are refused afterwards, TLS 1.2 and 1.3 accepted, and the site
 // still answers.
 func TestRealApacheFixAndReload(t *testing.T) {
-	apache := requireTool(t, "apache2")
-	openssl := requireTool(t, "openssl")
+	apache := platformtest.RequireTool(t, "apache2")
+	openssl := platformtest.RequireTool(t, "openssl")
 	mods := "/usr/lib/apache2/modules"
 	for _, m := range []string{"mod_mpm_event.so", "mod_ssl.so", "mod_authz_core.so"} {
-		if _, err := os.Stat(filepath.Join(mods, m)); err != nil {
-			requireOrSkip(t, "apache2 module "+m+" is not installed")
-		}
+		_, err := os.Stat(filepath.Join(mods, m))
+		platformtest.Require(t, err == nil, "apache2 module "+m+" is not installed")
 	}
 	dir := t.TempDir()
 	// The workers (www-data) read the document root: open the test's
@@ -257,11 +194,7 @@ func TestRealApacheFixAndReload(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if out, err := exec.Command(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-		"-keyout", key, "-out", cert).CombinedOutput(); err != nil {
-		t.Fatalf("openssl req: %v\n%s", err, out)
-	}
+	cert, key := platformtest.SelfSignedCert(t, dir)
 	if err := os.MkdirAll(filepath.Join(dir, "www"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +205,7 @@ func TestRealApacheFixAndReload(t *testing.T) {
 	if os.Getuid() == 0 {
 		user = "User www-data\nGroup www-data\n"
 	}
-	port := freePort(t)
+	port := platformtest.FreePort(t)
 	conf := filepath.Join(dir, "httpd.conf")
 	content := fmt.Sprintf(`ServerRoot %[1]s
 DefaultRuntimeDir %[1]s
@@ -303,10 +236,10 @@ Listen 127.0.0.1:%[2]d
 		t.Fatalf("start apache2: %v\n%s", err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command(apache, "-f", conf, "-k", "stop").Run() })
-	if !eventually(func() bool { return handshake(t, openssl, port, "-tls1_2") }) {
+	if !platformtest.Eventually(func() bool { return platformtest.Handshake(t, openssl, port, "-tls1_2") }, 15*time.Second) {
 		t.Fatal("apache2 does not answer TLS 1.2 before the fix")
 	}
-	if !handshake(t, openssl, port, "-tls1") {
+	if !platformtest.Handshake(t, openssl, port, "-tls1") {
 		t.Fatal("TLS 1.0 is refused before the fix: the test could not fail")
 	}
 

@@ -73,7 +73,7 @@ func TestLiveCheckWithFakeProber(t *testing.T) {
 // take effect and report what the listener now accepts.
 func TestRealNginxFixVerify(t *testing.T) {
 	n := startRealNginx(t)
-	if !handshake(t, n.openssl, n.port, "-tls1") {
+	if !platformtest.Handshake(t, n.openssl, n.port, "-tls1") {
 		t.Fatal("TLS 1.0 refused before the fix: the test could not fail")
 	}
 	var out, errOut bytes.Buffer
@@ -86,7 +86,7 @@ func TestRealNginxFixVerify(t *testing.T) {
 	if !strings.Contains(errOut.String(), want) {
 		t.Errorf("stderr lacks %q:\n%s", want, &errOut)
 	}
-	if handshake(t, n.openssl, n.port, "-tls1") {
+	if platformtest.Handshake(t, n.openssl, n.port, "-tls1") {
 		t.Error("TLS 1.0 still accepted after a verified fix")
 	}
 }
