@@ -64,3 +64,17 @@ func RequireCorpus(tb testing.TB) string {
 	Require(tb, d != "", "config corpus not found (set TLSFLOOR_CORPUS)")
 	return d
 }
+
+// Immutable makes path immutable with chattr +i, the only way to get a
+// read-only file or directory that root cannot write, and undoes it when
+// the test ends. It skips when the file system lacks the flag (tmpfs,
+// overlayfs: an environment limit, so even under CI); a missing chattr
+// skips, or fails under CI=true.
+func Immutable(tb testing.TB, path string) {
+	tb.Helper()
+	chattr := RequireTool(tb, "chattr")
+	if out, err := exec.Command(chattr, "+i", path).CombinedOutput(); err != nil {
+		tb.Skipf("file system cannot make %s immutable: %v %s", path, err, out)
+	}
+	tb.Cleanup(func() { _ = exec.Command(chattr, "-i", path).Run() })
+}

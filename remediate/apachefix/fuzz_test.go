@@ -72,16 +72,7 @@ func words(ts []locate.Token) []string {
 // TestApacheCorpusLocatorAgreesWithParser locates every directive of every
 // file in the corpus that audit/apache parses on its own.
 func TestApacheCorpusLocatorAgreesWithParser(t *testing.T) {
-	root := ""
-	for _, d := range []string{platformtest.CorpusDir()} {
-		if fi, err := os.Stat(d); d != "" && err == nil && fi.IsDir() {
-			root = d
-			break
-		}
-	}
-	if root == "" {
-		requireOrSkip(t, "config corpus not found (set TLSFLOOR_CORPUS)")
-	}
+	root := platformtest.RequireCorpus(t)
 	total := 0
 	err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
 		if err != nil || de.IsDir() || de.Type()&fs.ModeSymlink != 0 {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
 func TestApacheLocate(t *testing.T) {
@@ -97,7 +99,7 @@ func TestApacheLocateRefuses(t *testing.T) {
 // SSLProxyProtocol line of the real-world corpus by the words grep sees, so
 // the lexer is exercised on real layouts (tabs, column alignment, case).
 func TestApacheCorpusProtocolLines(t *testing.T) {
-	root := corpusDir(t)
+	root := platformtest.RequireCorpus(t)
 	found := 0
 	err := filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
 		if err != nil || fi.IsDir() || fi.Mode()&os.ModeSymlink != 0 {

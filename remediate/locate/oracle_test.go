@@ -21,31 +21,6 @@ import (
 	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
-// requireOrSkip skips with msg, except under CI=true where a missing
-// prerequisite is a failure.
-func requireOrSkip(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true: %s", msg)
-	}
-	t.Skip(msg)
-}
-
-// corpusDir finds the shared real-world config corpus.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	for _, d := range []string{platformtest.CorpusDir()} {
-		if d == "" {
-			continue
-		}
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
-			return d
-		}
-	}
-	requireOrSkip(t, "config corpus not found (set TLSFLOOR_CORPUS)")
-	return ""
-}
-
 // parseOne parses src as a single nginx file with crossplane, the way
 // audit/nginx does (comments off, no StopParsingOnError, context checks off,
 // the Lua lexer on).
@@ -188,7 +163,7 @@ func checkAgainstOracle(t *testing.T, src []byte, maxEdits int, strict bool) int
 }
 
 func TestNginxCorpusAgreesWithCrossplane(t *testing.T) {
-	root := corpusDir(t)
+	root := platformtest.RequireCorpus(t)
 	files, dirs := 0, 0
 	err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
 		if err != nil || de.IsDir() || de.Type()&fs.ModeSymlink != 0 {

@@ -13,16 +13,6 @@ import (
 	"github.com/tlsfloor/tlsfloor/remediate"
 )
 
-// requireOrSkip skips with msg, except under CI=true, where a missing
-// prerequisite means a broken test environment and fails the test.
-func requireOrSkip(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true: %s", msg)
-	}
-	t.Skip(msg + " (set CI=true to make this a failure)")
-}
-
 // writeTree writes files (host path -> content) under a new root.
 func writeTree(t testing.TB, files map[string]string) string {
 	t.Helper()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 	"github.com/tlsfloor/tlsfloor/remediate"
 )
 
@@ -21,14 +22,9 @@ import (
 // vhost is included through a sites-enabled symlink. -t never binds, so
 // the Listen port is never opened.
 func TestApplyRealApacheConfigTest(t *testing.T) {
-	bin := requireTool(t, "apache2")
+	bin := platformtest.RequireTool(t, "apache2")
 	mods := "/usr/lib/apache2/modules"
-	if _, err := os.Stat(filepath.Join(mods, "mod_ssl.so")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("mod_ssl missing under CI=true: %v", err)
-		}
-		t.Skipf("mod_ssl not installed: %v", err)
-	}
+	platformtest.RequireTool(t, filepath.Join(mods, "mod_ssl.so"))
 	legacyLine := "SSLProtocol all -SSLv3"
 	tests := []struct {
 		name, replacement string
@@ -100,7 +96,7 @@ IncludeOptional %[1]s/sites-enabled/*
 // sits in dir while a file there is replaced: DUMP_INCLUDES, taken by the
 // real apache2 at that moment, lists the file but not its twin.
 func TestRealApacheIgnoresTemporaryFile(t *testing.T) {
-	bin := requireTool(t, "apache2")
+	bin := platformtest.RequireTool(t, "apache2")
 	mods := "/usr/lib/apache2/modules"
 	dir := t.TempDir()
 	main := filepath.Join(dir, "httpd.conf")

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -128,14 +127,9 @@ func immutable(t *testing.T, path string) {
 	if os.Geteuid() != 0 {
 		return
 	}
-	chattr := requireTool(t, "chattr")
-	if out, err := exec.Command(chattr, "+i", path).CombinedOutput(); err != nil {
-		// The tool is there but the file system (tmpfs, overlayfs) lacks
-		// the flag: an environment limit, not a missing tool, so skip
-		// even under CI; the fault-hook tests cover the same paths.
-		t.Skipf("file system cannot make %s immutable: %v %s", path, err, out)
-	}
-	t.Cleanup(func() { exec.Command(chattr, "-i", path).Run() })
+	// Where the file system lacks the flag, the fault-hook tests cover
+	// the same paths.
+	platformtest.Immutable(t, path)
 }
 
 func TestApplyReloadFailureRestoresAndReloadsAgain(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,20 +14,6 @@ import (
 	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 	"github.com/tlsfloor/tlsfloor/remediate"
 )
-
-// requireTool skips when a real tool is missing, but fails under CI=true,
-// where the environment promises to have it.
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true but not found: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
 
 const (
 	legacy = "ssl_protocols TLSv1 TLSv1.1 TLSv1.2;"

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 	"github.com/tlsfloor/tlsfloor/remediate"
 )
 
@@ -35,15 +36,10 @@ type nginxSite struct {
 
 func newNginxSite(t *testing.T, protocols string) *nginxSite {
 	t.Helper()
-	bin := requireTool(t, "nginx")
+	bin := platformtest.RequireTool(t, "nginx")
 	dir := t.TempDir()
 	writeCert(t, dir)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", platformtest.FreePort(t))
 	s := &nginxSite{bin: bin, dir: dir, conf: filepath.Join(dir, "nginx.conf"), addr: addr}
 	user := ""
 	if os.Geteuid() == 0 {
@@ -95,14 +91,9 @@ func (s *nginxSite) start(t *testing.T) {
 	t.Cleanup(func() {
 		platform.ExecRunner{}.Run(context.Background(), []string{s.bin, "-e", filepath.Join(s.dir, "error.log"), "-c", s.conf, "-s", "stop"})
 	})
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", s.addr); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !platformtest.Eventually(func() bool { return platformtest.Listening(s.addr) }, 5*time.Second) {
+		t.Fatalf("nginx did not listen on %s", s.addr)
 	}
-	t.Fatalf("nginx did not listen on %s", s.addr)
 }
 
 // handshake tries one TLS version against the site.
