@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/tlsfloor/tlsfloor/audit"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
 // mapFS maps host path prefixes onto directories on disk, as the corpus
@@ -184,12 +185,7 @@ func corpusTrees(t *testing.T) []corpusTree {
 }
 
 func TestCorpus(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(corpusDir, "README.md")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus missing under CI=true: %v", err)
-		}
-		t.Skipf("corpus not available: %v", err)
-	}
+	platformtest.RequireCorpus(t)
 	rows := readCorpusRows(t)
 	if len(rows) < 30 {
 		t.Fatalf("read only %d rows from the corpus README", len(rows))

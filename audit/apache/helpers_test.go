@@ -2,7 +2,6 @@ package apache
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,20 +10,6 @@ import (
 	"github.com/tlsfloor/tlsfloor/audit/openssl"
 	"github.com/tlsfloor/tlsfloor/platform"
 )
-
-// needTool returns the path of a real tool, skipping the test when it is
-// missing, except under CI=true where a missing tool is a failure.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true but not found: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
 
 // writeTree writes files (host path -> content) under a new temp root and
 // returns an FS rooted there. A content starting with "->" makes a symlink.

@@ -3,7 +3,6 @@ package apache
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,18 +12,8 @@ import (
 	"time"
 
 	"github.com/tlsfloor/tlsfloor/audit"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
-
-// freePort asks the kernel for a free loopback port.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // TestRealApacheProtocols starts the real httpd with each SSLProtocol line
 // on a loopback port and checks that the protocols `openssl s_client` can
@@ -32,21 +21,12 @@ func freePort(t *testing.T) int {
 // algebra and the closing of holes, as mod_ssl really applies them. Both
 // sides use @SECLEVEL=0 so OpenSSL 3 does not refuse TLS 1.0/1.1 on its own.
 func TestRealApacheProtocols(t *testing.T) {
-	httpd := needTool(t, "apache2")
-	ossl := needTool(t, "openssl")
+	httpd := platformtest.RequireTool(t, "apache2")
+	ossl := platformtest.RequireTool(t, "openssl")
 	mods := "/usr/lib/apache2/modules"
-	if _, err := os.Stat(filepath.Join(mods, "mod_ssl.so")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("mod_ssl.so missing under CI=true: %v", err)
-		}
-		t.Skipf("mod_ssl.so missing: %v", err)
-	}
+	platformtest.RequireTool(t, filepath.Join(mods, "mod_ssl.so"))
 	dir := t.TempDir()
-	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if out, err := exec.Command(ossl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-		"-subj", "/CN=localhost", "-keyout", key, "-out", cert).CombinedOutput(); err != nil {
-		t.Fatalf("openssl req: %v\n%s", err, out)
-	}
+	cert, key := platformtest.SelfSignedCert(t, dir)
 	probes := []struct {
 		p    audit.Protocol
 		flag string
@@ -59,7 +39,7 @@ func TestRealApacheProtocols(t *testing.T) {
 		"all -TLSv1.3",         // TLS 1.0 to 1.2
 	} {
 		t.Run(line, func(t *testing.T) {
-			port := freePort(t)
+			port := platformtest.FreePort(t)
 			sub := filepath.Join(dir, strconv.Itoa(i))
 			if err := os.MkdirAll(sub, 0o755); err != nil {
 				t.Fatal(err)
@@ -97,44 +77,18 @@ ServerName localhost
 			}
 			want := a.VHosts[0].Effective
 
-			cmd := exec.Command(httpd, "-f", conf, "-DFOREGROUND")
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				// SIGTERM lets httpd stop its children; kill if it hangs.
-				_ = cmd.Process.Signal(syscall.SIGTERM)
-				done := make(chan struct{})
-				go func() { _ = cmd.Wait(); close(done) }()
-				select {
-				case <-done:
-				case <-time.After(10 * time.Second):
-					_ = cmd.Process.Kill()
-					<-done
-				}
-			})
-			up := false
-			for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-				if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
-					c.Close()
-					up = true
-					break
-				}
-			}
-			if !up {
+			// SIGTERM lets httpd stop its children.
+			platformtest.Start(t, exec.Command(httpd, "-f", conf, "-DFOREGROUND"), syscall.SIGTERM)
+			addr := fmt.Sprintf("127.0.0.1:%d", port)
+			if !platformtest.Eventually(func() bool { return platformtest.Listening(addr) }, 15*time.Second) {
 				log, _ := os.ReadFile(filepath.Join(sub, "error.log"))
 				t.Fatalf("httpd did not listen on %d:\n%s", port, log)
 			}
 			var got audit.ProtocolSet
 			for _, pr := range probes {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				c := exec.CommandContext(ctx, ossl, "s_client", "-connect", fmt.Sprintf("127.0.0.1:%d", port),
-					"-servername", "localhost", pr.flag, "-cipher", "DEFAULT:@SECLEVEL=0")
-				c.Stdin = nil
-				if c.Run() == nil {
+				if platformtest.Handshake(t, ossl, port, pr.flag) {
 					got = got.With(pr.p)
 				}
-				cancel()
 			}
 			t.Logf("SSLProtocol %s: negotiated %v", line, got)
 			if got != want {

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/tlsfloor/tlsfloor/audit"
 	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
 // realEnv is an Env on the real host.
@@ -51,7 +52,7 @@ func dumpIncludes(t *testing.T, ctl, confdir string) []string {
 }
 
 func TestRealApacheStock(t *testing.T) {
-	ctl := needTool(t, "apache2ctl")
+	ctl := platformtest.RequireTool(t, "apache2ctl")
 	if _, err := os.Stat("/etc/apache2/apache2.conf"); err != nil {
 		t.Skipf("no stock /etc/apache2: %v", err)
 	}
@@ -76,7 +77,7 @@ func TestRealApacheStock(t *testing.T) {
 }
 
 func TestRealApacheDefaultSSL(t *testing.T) {
-	ctl := needTool(t, "apache2ctl")
+	ctl := platformtest.RequireTool(t, "apache2ctl")
 	if _, err := os.Stat("/etc/apache2/mods-available/ssl.conf"); err != nil {
 		t.Skipf("no stock /etc/apache2 with mod_ssl: %v", err)
 	}
