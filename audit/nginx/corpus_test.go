@@ -370,12 +370,7 @@ func readmeRows(t *testing.T) []readmeRow {
 var reConfigErr = regexp.MustCompile(`^/etc/nginx/\S+(:\d+)?: \S.*$`)
 
 func TestCorpus(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(corpusDir(), "README.md")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus missing at %s under CI=true: %v", corpusDir(), err)
-		}
-		t.Skipf("corpus not present at %s: %v", corpusDir(), err)
-	}
+	platformtest.RequireCorpus(t)
 	rows := readmeRows(t)
 	// found: "corpus-relative file:line" -> args, from every entry that parsed.
 	found := map[string][]string{}

@@ -13,26 +13,6 @@ import (
 	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
-// requireTool skips when a real tool is missing, except under CI=true,
-// where a missing tool is a broken test environment and must fail.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := platform.ExecRunner{}.LookPath(name)
-	if err == nil {
-		return p
-	}
-	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
-		if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && !fi.IsDir() {
-			return filepath.Join(dir, name)
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed, and CI=true requires it", name)
-	}
-	t.Skipf("%s is not installed; skipping (set CI=true to make this a failure)", name)
-	return ""
-}
-
 // writeTree writes files (host path -> content) under a new root
 // directory and returns it.
 func writeTree(t *testing.T, files map[string]string) string {

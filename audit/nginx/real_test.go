@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/tlsfloor/tlsfloor/audit"
 	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
 // stockDirective is an ssl_protocols line read straight from a config
@@ -47,14 +47,10 @@ func grepProtocols(t *testing.T, path string) []stockDirective {
 // file system, the linked OpenSSL. The expected findings come from reading
 // the stock nginx.conf here with a plain line scan.
 func TestRealNginxStock(t *testing.T) {
-	bin := requireTool(t, "nginx")
+	bin := platformtest.RequireTool(t, "nginx")
 	const stock = "/etc/nginx/nginx.conf"
-	if _, err := os.Stat(stock); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("nginx is installed but %s is missing under CI=true: %v", stock, err)
-		}
-		t.Skipf("no stock config: %v", err)
-	}
+	_, err := os.Stat(stock)
+	platformtest.Require(t, err == nil, fmt.Sprintf("nginx is installed but has no stock config: %v", err))
 	out, _ := exec.Command(bin, "-v").CombinedOutput()
 	m := regexp.MustCompile(`nginx/(\d+\.\d+\.\d+)`).FindSubmatch(out)
 	if m == nil {
@@ -111,36 +107,20 @@ func TestRealNginxStock(t *testing.T) {
 	t.Logf("nginx %s, %s, %d files, %d TLS contexts, findings: %v", a.Version, a.Library, len(a.Files), len(a.Servers), summary(a.Findings))
 }
 
-// freePort asks the kernel for a free loopback port.
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // TestRealSNICaveat checks the default-server rule against a real nginx:
 // two servers on one 127.0.0.1 port, the default allowing only TLS 1.2,
 // the other only TLS 1.3. The audit says the second server's directive has
 // no effect and its effective set is TLS 1.2 (nginx < 1.29.2); a real
 // handshake with SNI for the second server must agree.
 func TestRealSNICaveat(t *testing.T) {
-	bin := requireTool(t, "nginx")
-	osl := requireTool(t, "openssl")
+	bin := platformtest.RequireTool(t, "nginx")
+	osl := platformtest.RequireTool(t, "openssl")
 	dir := t.TempDir()
-	port, port2 := freePort(t), freePort(t)
+	port, port2 := platformtest.FreePort(t), platformtest.FreePort(t)
 	for port2 == port {
-		port2 = freePort(t)
+		port2 = platformtest.FreePort(t)
 	}
-	run := func(name string, args ...string) {
-		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-		}
-	}
-	run(osl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=a.test",
-		"-keyout", filepath.Join(dir, "key.pem"), "-out", filepath.Join(dir, "cert.pem"))
+	platformtest.SelfSignedCert(t, dir) // dir/cert.pem, dir/key.pem
 	confPath := filepath.Join(dir, "nginx.conf")
 	conf := fmt.Sprintf(`pid %[1]s/nginx.pid;
 error_log %[1]s/error.log;
@@ -205,31 +185,10 @@ http {
 
 	cmd := exec.Command(bin, "-c", confPath, "-p", dir, "-g", "daemon off;")
 	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
+	platformtest.Start(t, cmd, os.Interrupt)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for i := 0; ; i++ {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if i == 100 {
-			t.Fatalf("nginx did not listen on %s: %v", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !platformtest.Eventually(func() bool { return platformtest.Listening(addr) }, 5*time.Second) {
+		t.Fatalf("nginx did not listen on %s", addr)
 	}
 	handshake := func(addr, name, flag string) bool {
 		c := exec.Command(osl, "s_client", "-connect", addr, "-servername", name, flag)
@@ -257,7 +216,7 @@ http {
 // them): relative includes against the main file's directory, sorted
 // globs, dotfiles skipped, a file included twice read once, symlinks.
 func TestRealNginxIncludeOrder(t *testing.T) {
-	bin := requireTool(t, "nginx")
+	bin := platformtest.RequireTool(t, "nginx")
 	dir := t.TempDir()
 	files := map[string]string{
 		"nginx.conf": fmt.Sprintf(`pid %[1]s/nginx.pid;
