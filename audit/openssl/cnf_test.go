@@ -15,6 +15,7 @@ import (
 
 	"github.com/tlsfloor/tlsfloor/audit"
 	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
 func parseConfText(t *testing.T, files map[string]string) (*Conf, error) {
@@ -134,7 +135,7 @@ func TestParseConfIncludes(t *testing.T) {
 // "Error on line N" when OpenSSL rejects it. ParseConf must reject exactly
 // the same files, at the same line.
 func TestParseConfAgainstOpenSSL(t *testing.T) {
-	bin := need(t, "openssl")
+	bin := platformtest.RequireTool(t, "openssl")
 	texts := []string{
 		"[ sect\nx = 1\n", "[sect]\n\nMinProtocol TLSv1.2\n", "a = 1\nb = $nope\n", "a = ${x\n",
 		"a = 1\n[s]\nb = $a\n", "x = \"quoted # hash\"\n", "a = 1 \\\n  continued\n", "[ s ]\n  k=v  # c\n",

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tlsfloor/tlsfloor/audit"
 	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
 // TestEffectiveMatchesHandshakes checks the configured-versus-effective
@@ -21,18 +22,14 @@ import (
 // tries every protocol with a level-0 `openssl s_client`. The protocols that
 // handshake must be exactly Evaluate's effective set.
 func TestEffectiveMatchesHandshakes(t *testing.T) {
-	bin := need(t, "openssl")
+	bin := platformtest.RequireTool(t, "openssl")
 	env := &audit.Env{FS: platform.NewOSFS(""), Runner: platform.ExecRunner{Timeout: 20 * time.Second}, Getenv: noEnv}
 	cli, ok := FindCLI(context.Background(), env)
 	if !ok || !cli.Lib.Version.Known() {
 		t.Fatalf("cannot read the local openssl: %+v", cli)
 	}
 	dir := t.TempDir()
-	key, cert := filepath.Join(dir, "key.pem"), filepath.Join(dir, "cert.pem")
-	if out, err := exec.Command(bin, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-		"-subj", "/CN=localhost", "-days", "1").CombinedOutput(); err != nil {
-		t.Fatalf("making a certificate: %v\n%s", err, out)
-	}
+	cert, key := platformtest.SelfSignedCert(t, dir)
 	clientConf := filepath.Join(dir, "client.cnf")
 	writeFile(t, clientConf, "# the client must not be limited by the server's policy\n")
 

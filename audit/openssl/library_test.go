@@ -13,41 +13,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
-
-// need returns the path of a real tool or file the test depends on. It
-// skips the test when it is missing, except under CI=true, where a missing
-// tool is a broken environment and fails the test.
-func need(t testing.TB, name string) string {
-	t.Helper()
-	p := name
-	if !strings.Contains(name, "/") {
-		var err error
-		if p, err = exec.LookPath(name); err != nil {
-			missing(t, name+" not on PATH")
-			return ""
-		}
-	} else if _, err := os.Stat(name); err != nil {
-		missing(t, name+" not present")
-		return ""
-	}
-	return p
-}
-
-func missing(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s (CI=true: the environment must provide it)", why)
-	}
-	t.Skipf("%s; skipping (set CI=true to make this a failure)", why)
-}
 
 func noEnv(string) string { return "" }
 
 // hostOpenSSLVersion is the library version the real openssl CLI reports.
 func hostOpenSSLVersion(t *testing.T) Version {
 	t.Helper()
-	bin := need(t, "openssl")
+	bin := platformtest.RequireTool(t, "openssl")
 	out, err := exec.Command(bin, "version").Output()
 	if err != nil {
 		t.Fatalf("openssl version: %v", err)
@@ -58,7 +32,7 @@ func hostOpenSSLVersion(t *testing.T) Version {
 func TestLinkedLibraryRealBinaries(t *testing.T) {
 	for _, bin := range []string{"/usr/sbin/nginx", "/usr/lib/apache2/modules/mod_ssl.so", "/usr/bin/openssl"} {
 		t.Run(filepath.Base(bin), func(t *testing.T) {
-			need(t, bin)
+			platformtest.RequireTool(t, bin)
 			want := hostOpenSSLVersion(t)
 			lib, err := LinkedLibrary(platform.NewOSFS(""), bin, noEnv)
 			if err != nil {
@@ -80,7 +54,7 @@ func TestLinkedLibraryRealBinaries(t *testing.T) {
 }
 
 func TestLinkedLibraryApacheBinaryLinksNoSSL(t *testing.T) {
-	bin := need(t, "/usr/sbin/apache2")
+	bin := platformtest.RequireTool(t, "/usr/sbin/apache2")
 	_, err := LinkedLibrary(platform.NewOSFS(""), bin, noEnv)
 	if !errors.Is(err, ErrNotLinked) {
 		t.Fatalf("LinkedLibrary(apache2) error = %v, want ErrNotLinked (mod_ssl.so carries OpenSSL)", err)
@@ -128,7 +102,7 @@ func writeFile(t *testing.T, name, content string) {
 // --root tree whose libraries live in a directory only ld.so.conf names;
 // without a usable ld.so.cache the resolver must fall back to ld.so.conf.
 func TestLinkedLibraryRooted(t *testing.T) {
-	bin := need(t, "/usr/bin/openssl")
+	bin := platformtest.RequireTool(t, "/usr/bin/openssl")
 	want := hostOpenSSLVersion(t)
 	host, err := LinkedLibrary(platform.NewOSFS(""), bin, noEnv)
 	if err != nil {
@@ -181,11 +155,9 @@ func TestLinkedLibraryRooted(t *testing.T) {
 // TestParseLDCacheMatchesLdconfig checks the cache parser against ldconfig's
 // own reading of this machine's /etc/ld.so.cache.
 func TestParseLDCacheMatchesLdconfig(t *testing.T) {
-	ldconfig := need(t, "/sbin/ldconfig")
+	ldconfig := platformtest.RequireTool(t, "/sbin/ldconfig")
 	data, err := os.ReadFile("/etc/ld.so.cache")
-	if err != nil {
-		missing(t, "no /etc/ld.so.cache")
-	}
+	platformtest.Require(t, err == nil, "no /etc/ld.so.cache")
 	got, err := ParseLDCache(data)
 	if err != nil {
 		t.Fatalf("ParseLDCache: %v", err)
@@ -231,7 +203,7 @@ func FuzzParseLDCache(f *testing.F) {
 // running a program shows which library the real ld.so picked.
 func buildFixtures(t *testing.T) string {
 	t.Helper()
-	gcc := need(t, "gcc")
+	gcc := platformtest.RequireTool(t, "gcc")
 	dir := t.TempDir()
 	run := func(args ...string) {
 		t.Helper()
@@ -350,7 +322,7 @@ func BenchmarkLinkedLibrary(b *testing.B) {
 	if bin == "" {
 		bin = "/usr/sbin/nginx"
 	}
-	need(b, bin)
+	platformtest.RequireTool(b, bin)
 	fsys := platform.NewOSFS("")
 	for b.Loop() {
 		if _, err := LinkedLibrary(fsys, bin, noEnv); err != nil {

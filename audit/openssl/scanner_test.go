@@ -148,7 +148,7 @@ func TestScanRealHost(t *testing.T) {
 		t.Errorf("policy component = %+v", pol)
 	}
 	// The policy's file is the one the CLI itself names.
-	out, err := platform.ExecRunner{}.Run(context.Background(), []string{need(t, "openssl"), "version", "-d"})
+	out, err := platform.ExecRunner{}.Run(context.Background(), []string{platformtest.RequireTool(t, "openssl"), "version", "-d"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestScanRealHost(t *testing.T) {
 // TestScanRooted audits a --root tree without running anything: the CLI's
 // version comes from the libcrypto its copy links.
 func TestScanRooted(t *testing.T) {
-	bin := need(t, "/usr/bin/openssl")
+	bin := platformtest.RequireTool(t, "/usr/bin/openssl")
 	want := hostOpenSSLVersion(t)
 	host, err := LinkedLibrary(platform.NewOSFS(""), bin, noEnv)
 	if err != nil {
@@ -229,7 +229,7 @@ func TestScanCLIFailure(t *testing.T) {
 // TestScanLibraryWithoutCLI: a slim image has libcrypto but no openssl
 // CLI; the library is still judged and drives the policy evaluation.
 func TestScanLibraryWithoutCLI(t *testing.T) {
-	bin := need(t, "/usr/bin/openssl")
+	bin := platformtest.RequireTool(t, "/usr/bin/openssl")
 	want := hostOpenSSLVersion(t)
 	host, err := LinkedLibrary(platform.NewOSFS(""), bin, noEnv)
 	if err != nil {
