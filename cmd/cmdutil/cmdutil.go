@@ -5,6 +5,7 @@
 package cmdutil
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -206,4 +207,13 @@ func AddDiscoveryFlags(fl *pflag.FlagSet, o *audit.Options) {
 	fl.StringVar(&o.ApacheConf, "apache-conf", "", "Apache main configuration `FILE` (default: from apachectl -V, then the usual paths)")
 	fl.StringVar(&o.ApacheBin, "apache-bin", "", "apachectl, apache2ctl or httpd `BINARY` (default: the first on PATH)")
 	fl.StringVar(&o.OpenSSLBin, "openssl-bin", "", "openssl `BINARY` whose version to report (default: openssl on PATH)")
+}
+
+// WriteJSON writes v as indented JSON with a final newline, without HTML
+// escaping ("->" stays readable): the one JSON form every command prints.
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }

@@ -3,7 +3,6 @@ package fix
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -188,9 +187,7 @@ func finishFiles(w io.Writer, text bool, out *filesJSON, err error) error {
 	if text {
 		return err
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if jerr := enc.Encode(out); jerr != nil && err == nil {
+	if jerr := cmdutil.WriteJSON(w, out); jerr != nil && err == nil {
 		return fmt.Errorf("write json: %w", jerr)
 	}
 	return err

@@ -3,7 +3,6 @@ package fix
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -73,7 +72,7 @@ func runRegistry(ctx context.Context, opts *Options) error {
 			}
 		}
 		if opts.Format == cmdutil.FormatJSON {
-			if werr := writeRegistryJSON(ios.Out, rep); werr != nil && err == nil {
+			if werr := cmdutil.WriteJSON(ios.Out, rep); werr != nil && err == nil {
 				return werr
 			}
 		}
@@ -144,11 +143,4 @@ func confirm(in io.Reader, out io.Writer, question string) bool {
 		return true
 	}
 	return false
-}
-
-func writeRegistryJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }

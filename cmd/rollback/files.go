@@ -2,7 +2,6 @@ package rollback
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,7 +44,7 @@ func runFiles(ctx context.Context, opts *Options) error {
 
 func printResult(w io.Writer, format cmdutil.Format, res *txn.RollbackResult) error {
 	if format == cmdutil.FormatJSON {
-		return writeJSON(w, struct {
+		return cmdutil.WriteJSON(w, struct {
 			SchemaVersion int `json:"schema_version"`
 			*txn.RollbackResult
 		}{listSchemaVersion, res})
@@ -78,7 +77,7 @@ func listBackups(ios *cmdutil.IOStreams, opts *Options) error {
 		if infos == nil {
 			infos = []txn.BackupInfo{}
 		}
-		return writeJSON(ios.Out, struct {
+		return cmdutil.WriteJSON(ios.Out, struct {
 			SchemaVersion int              `json:"schema_version"`
 			BackupDir     string           `json:"backup_dir"`
 			Backups       []txn.BackupInfo `json:"backups"`
@@ -106,10 +105,4 @@ func listBackups(ios *cmdutil.IOStreams, opts *Options) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", in.ID, created, in.Status, files)
 	}
 	return tw.Flush()
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

@@ -22,7 +22,7 @@ func runRegistry(ctx context.Context, opts *Options) error {
 			return err
 		}
 		if opts.Format == cmdutil.FormatJSON {
-			return writeJSON(ios.Out, struct {
+			return cmdutil.WriteJSON(ios.Out, struct {
 				SchemaVersion int                   `json:"schema_version"`
 				BackupDir     string                `json:"backup_dir"`
 				Backups       []registry.BackupInfo `json:"backups"`
@@ -58,7 +58,7 @@ func runRegistry(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if opts.Format == cmdutil.FormatJSON {
-		return writeJSON(ios.Out, struct {
+		return cmdutil.WriteJSON(ios.Out, struct {
 			SchemaVersion int `json:"schema_version"`
 			*registry.RollbackResult
 		}{listSchemaVersion, res})
