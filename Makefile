@@ -3,14 +3,14 @@ GO      ?= go
 PKGS    ?= ./...
 FUZZTIME ?= 20s
 
-.PHONY: build test unit test-race vet fmt-check cross fuzz bench update test-wine
+.PHONY: build test unit tidy-check test-race vet fmt-check cross fuzz bench update test-wine
 
 build:
 	$(GO) build -o bin/tlsfloor ./cmd/tlsfloor
 
 # test: formatting, vet (Linux and Windows), cross builds, every Go test,
 # then the Windows registry end to end under Wine.
-test: fmt-check vet cross unit test-wine
+test: fmt-check tidy-check vet cross unit test-wine
 
 unit:
 	$(GO) test -count=1 $(PKGS)
@@ -21,6 +21,9 @@ test-race:
 vet:
 	$(GO) vet $(PKGS)
 	GOOS=windows $(GO) vet $(PKGS)
+
+tidy-check:
+	$(GO) mod tidy -diff
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
