@@ -5,25 +5,10 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
-
-// SelfSignedCert makes a self-signed RSA certificate for CN=localhost with
-// the real openssl (see RequireTool) and writes it to dir/cert.pem and its
-// key to dir/key.pem, whose paths it returns.
-func SelfSignedCert(tb testing.TB, dir string) (cert, key string) {
-	tb.Helper()
-	openssl := RequireTool(tb, "openssl")
-	cert, key = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if out, err := exec.Command(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-		"-subj", "/CN=localhost", "-keyout", key, "-out", cert).CombinedOutput(); err != nil {
-		tb.Fatalf("openssl req: %v\n%s", err, out)
-	}
-	return cert, key
-}
 
 // Handshake reports whether `openssl s_client` completes a handshake with
 // the server on 127.0.0.1:port (SNI localhost) with the given protocol

@@ -5,16 +5,9 @@ package txn
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -38,7 +31,7 @@ func newNginxSite(t *testing.T, protocols string) *nginxSite {
 	t.Helper()
 	bin := platformtest.RequireTool(t, "nginx")
 	dir := t.TempDir()
-	writeCert(t, dir)
+	platformtest.SelfSignedCertECDSA(t, dir) // dir/cert.pem, dir/key.pem
 	addr := fmt.Sprintf("127.0.0.1:%d", platformtest.FreePort(t))
 	s := &nginxSite{bin: bin, dir: dir, conf: filepath.Join(dir, "nginx.conf"), addr: addr}
 	user := ""
@@ -124,23 +117,6 @@ func (s *nginxSite) waitProtocols(want map[uint16]bool) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return last
-}
-
-func writeCert(t *testing.T, dir string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(key)
-	os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
 }
 
 func (s *nginxSite) plan(t *testing.T, from, to string) *remediate.Plan {
