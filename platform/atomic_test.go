@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
 func listDir(t *testing.T, dir string) []string {
@@ -27,7 +28,7 @@ func listDir(t *testing.T, dir string) []string {
 }
 
 func TestWriteFileAtomicReplacesKeepingModeAndOwner(t *testing.T) {
-	root := tempDir(t)
+	root := platformtest.TempDir(t)
 	dir := filepath.Join(root, "etc/nginx")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -92,7 +93,7 @@ func TestWriteFileAtomicFaultAtEachStep(t *testing.T) {
 		platform.StepRename, platform.StepSyncDir, platform.StepDone}
 	for i, step := range steps {
 		t.Run(string(step), func(t *testing.T) {
-			root := tempDir(t)
+			root := platformtest.TempDir(t)
 			p := filepath.Join(root, "a.conf")
 			os.WriteFile(p, []byte("old"), 0o644)
 			w := platform.NewOSWriter(root)
@@ -116,16 +117,4 @@ func TestWriteFileAtomicFaultAtEachStep(t *testing.T) {
 			}
 		})
 	}
-}
-
-// tempDir is t.TempDir without failing on cleanup errors: under Wine,
-// removing a just-closed file sometimes fails with "Invalid function".
-func tempDir(t *testing.T) string {
-	t.Helper()
-	d, err := os.MkdirTemp("", "tlsfloor-platform-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(d) })
-	return d
 }

@@ -8,10 +8,11 @@ import (
 	"testing"
 
 	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
 func TestWriteFileAtomicRefusesSymlink(t *testing.T) {
-	root := tempDir(t)
+	root := platformtest.TempDir(t)
 	os.WriteFile(filepath.Join(root, "target.conf"), []byte("x"), 0o644)
 	os.Symlink("target.conf", filepath.Join(root, "link.conf"))
 	w := platform.NewOSWriter(root)
@@ -24,13 +25,13 @@ func TestWriteFileAtomicRefusesSymlink(t *testing.T) {
 }
 
 func TestWriteFileAtomicReadOnlyDirectory(t *testing.T) {
-	root := tempDir(t)
+	root := platformtest.TempDir(t)
 	dir := filepath.Join(root, "ro")
 	os.Mkdir(dir, 0o755)
 	p := filepath.Join(dir, "a.conf")
 	os.WriteFile(p, []byte("old"), 0o644)
 	if os.Geteuid() == 0 {
-		immutable(t, dir)
+		platformtest.Immutable(t, dir)
 	} else {
 		os.Chmod(dir, 0o555)
 		t.Cleanup(func() { os.Chmod(dir, 0o755) })

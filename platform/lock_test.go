@@ -11,10 +11,11 @@ import (
 	"time"
 
 	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
 func TestLockExcludesAndNamesHolder(t *testing.T) {
-	p := filepath.Join(tempDir(t), ".lock")
+	p := filepath.Join(platformtest.TempDir(t), ".lock")
 	ctx := context.Background()
 	l1, err := platform.Lock(ctx, p, 0)
 	if err != nil {
@@ -49,7 +50,7 @@ func TestLockExcludesAndNamesHolder(t *testing.T) {
 }
 
 func TestLockCancelled(t *testing.T) {
-	p := filepath.Join(tempDir(t), ".lock")
+	p := filepath.Join(platformtest.TempDir(t), ".lock")
 	l, err := platform.Lock(context.Background(), p, 0)
 	if err != nil {
 		t.Fatal(err)

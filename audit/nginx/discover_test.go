@@ -37,7 +37,7 @@ func TestNotFound(t *testing.T) {
 func TestDiscoverFromNginxV(t *testing.T) {
 	// nginx on PATH names its config with --conf-path; nothing at the
 	// well-known paths.
-	root := writeTree(t, map[string]string{
+	root := platformtest.WriteTree(t, map[string]string{
 		"/opt/ng/conf/main.conf": "http { server { listen 443 ssl; } }\n",
 	})
 	runner := fakeNginx("1.24.0", "OpenSSL 3.0.11 19 Sep 2023 (running with OpenSSL 3.0.17 1 Jul 2025)", "/opt/ng/conf/main.conf")
@@ -62,7 +62,7 @@ func TestDiscoverFromNginxV(t *testing.T) {
 }
 
 func TestDiscoverVersionFlagWins(t *testing.T) {
-	root := writeTree(t, map[string]string{conf: "http { server { listen 443 ssl; } }\n"})
+	root := platformtest.WriteTree(t, map[string]string{conf: "http { server { listen 443 ssl; } }\n"})
 	runner := fakeNginx("1.22.1", "OpenSSL 3.0.2 15 Mar 2022", "")
 	env := testEnv(root, runner, audit.Options{NginxBin: "/fake/nginx", NginxVersion: "1.28.0"})
 	a, err := Analyze(context.Background(), env)
@@ -78,7 +78,7 @@ func TestDiscoverVersionFlagWins(t *testing.T) {
 }
 
 func TestDiscoverBadVersionFlag(t *testing.T) {
-	root := writeTree(t, map[string]string{conf: "http {}\n"})
+	root := platformtest.WriteTree(t, map[string]string{conf: "http {}\n"})
 	env := testEnv(root, nil, audit.Options{NginxVersion: "latest"})
 	_, err := Analyze(context.Background(), env)
 	if err == nil || !audit.IsConfigError(err) || !strings.Contains(err.Error(), `invalid --nginx-version "latest"`) {
@@ -89,7 +89,7 @@ func TestDiscoverBadVersionFlag(t *testing.T) {
 // Under --root, a binary found on PATH or at a well-known path in the image
 // is never run; only --nginx-bin is. The config comes from the image.
 func TestRootedDoesNotRunPathBinaries(t *testing.T) {
-	root := writeTree(t, map[string]string{
+	root := platformtest.WriteTree(t, map[string]string{
 		"/usr/local/etc/nginx/nginx.conf": "http { ssl_protocols TLSv1.2; server { listen 443 ssl; } }\n",
 		"/usr/sbin/nginx":                 "not really an ELF file",
 	})
@@ -124,7 +124,7 @@ func TestRootedDoesNotRunPathBinaries(t *testing.T) {
 
 // A failing nginx -V is a note, not an error.
 func TestNginxVFails(t *testing.T) {
-	root := writeTree(t, map[string]string{conf: "http {}\n"})
+	root := platformtest.WriteTree(t, map[string]string{conf: "http {}\n"})
 	runner := &platformtest.Runner{Script: map[string]platform.Output{
 		"/fake/nginx -V": {ExitCode: 1, Stderr: []byte("nginx: [emerg] something")},
 	}}
@@ -141,7 +141,7 @@ func TestNginxVFails(t *testing.T) {
 // Symlinks with absolute targets resolve inside --root (Debian's
 // sites-enabled links), and the report names the path as included.
 func TestRootedSymlink(t *testing.T) {
-	root := writeTree(t, map[string]string{
+	root := platformtest.WriteTree(t, map[string]string{
 		conf:                                 "http { include /etc/nginx/sites-enabled/*; }\n",
 		"/etc/nginx/sites-available/default": "server { listen 443 ssl; ssl_protocols TLSv1.1 TLSv1.2; }\n",
 	})

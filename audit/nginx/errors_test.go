@@ -10,6 +10,7 @@ import (
 
 	"github.com/tlsfloor/tlsfloor/audit"
 	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
 func TestConfigErrors(t *testing.T) {
@@ -131,7 +132,7 @@ func (f unreadableFS) ReadFile(name string) ([]byte, error) {
 }
 
 func TestUnreadable(t *testing.T) {
-	root := writeTree(t, map[string]string{
+	root := platformtest.WriteTree(t, map[string]string{
 		conf:                       "http {\n  include conf.d/*.conf;\n}\n",
 		"/etc/nginx/conf.d/a.conf": "server { listen 443 ssl; }\n",
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/tlsfloor/tlsfloor/audit"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the want.json sections of testdata/golden/*.txtar")
@@ -49,7 +50,7 @@ func TestGolden(t *testing.T) {
 				}
 				files[f.Name] = string(f.Data)
 			}
-			root := writeTree(t, files)
+			root := platformtest.WriteTree(t, files)
 			o := audit.Options{NginxConf: conf, NginxVersion: opts["version"]}
 			var env *audit.Env
 			if lib := opts["openssl"]; lib != "" {

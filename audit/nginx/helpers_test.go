@@ -13,23 +13,6 @@ import (
 	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
-// writeTree writes files (host path -> content) under a new root
-// directory and returns it.
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
-
 // fakeNginx is a scripted nginx binary at /fake/nginx whose -V prints the
 // given version and OpenSSL line to stderr, as nginx does.
 func fakeNginx(version, openssl, confPath string) *platformtest.Runner {
@@ -77,7 +60,7 @@ func analyzeTree(t *testing.T, files map[string]string, version, openssl string,
 
 func analyzeTreeErr(t *testing.T, files map[string]string, version, openssl string, min audit.Protocol) (*Analysis, error) {
 	t.Helper()
-	root := writeTree(t, files)
+	root := platformtest.WriteTree(t, files)
 	opts := audit.Options{NginxConf: "/etc/nginx/nginx.conf", NginxVersion: version}
 	var runner platform.Runner
 	if openssl != "" {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tlsfloor/tlsfloor/audit"
 	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
 func render(ds []Directive) []string {
@@ -22,7 +23,7 @@ func render(ds []Directive) []string {
 }
 
 func TestParseDirectives(t *testing.T) {
-	root := writeTree(t, map[string]string{
+	root := platformtest.WriteTree(t, map[string]string{
 		conf: `http { ssl_protocols TLSv1.2; include conf.d/*.conf; }
 # ssl_protocols TLSv1;
 stream { server { listen 1 ssl; } }

@@ -14,21 +14,6 @@ import (
 	"github.com/tlsfloor/tlsfloor/remediate"
 )
 
-func writeTree(t testing.TB, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
-
 // fakeCtl is an apachectl at /fake/apachectl whose -V reports version
 // (empty: no binary at all).
 func fakeCtl(version string) (*platformtest.Runner, string) {
@@ -77,15 +62,6 @@ func apply(t testing.TB, root string, p *remediate.Plan) {
 			t.Fatal(err)
 		}
 	}
-}
-
-func readFile(t testing.TB, root, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(name)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // legacyFindings are the findings a fix must leave none of.

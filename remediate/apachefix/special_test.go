@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 	"github.com/tlsfloor/tlsfloor/remediate"
 )
 
@@ -14,7 +15,7 @@ import (
 // mods-available/ssl.conf.
 func debianTree(t *testing.T, sslConf, site string) string {
 	t.Helper()
-	root := writeTree(t, map[string]string{
+	root := platformtest.WriteTree(t, map[string]string{
 		"/etc/apache2/apache2.conf":                     "Listen 443\nIncludeOptional mods-enabled/*.load\nIncludeOptional mods-enabled/*.conf\nIncludeOptional sites-enabled/*.conf\n",
 		"/etc/apache2/mods-available/ssl.load":          "LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n",
 		"/etc/apache2/mods-available/ssl.conf":          sslConf,
@@ -47,7 +48,7 @@ func TestDebianInsertInSSLSection(t *testing.T) {
 		t.Fatalf("files %+v", p.Files)
 	}
 	want := "<IfModule mod_ssl.c>\n\tSSLProtocol -all +TLSv1.2 +TLSv1.3\n\n\t# Pseudo Random Number Generator\n\tSSLRandomSeed startup builtin\n</IfModule>\n"
-	if got := readFile(t, root, "/etc/apache2/mods-available/ssl.conf"); got != want {
+	if got := platformtest.ReadFile(t, root, "/etc/apache2/mods-available/ssl.conf"); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 	if fi, err := os.Lstat(filepath.Join(root, "etc/apache2/mods-enabled/ssl.conf")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
@@ -64,7 +65,7 @@ func TestSymlinkedSiteRewritten(t *testing.T) {
 		t.Fatalf("files %+v", p.Files)
 	}
 	// Quoting kept.
-	if got := readFile(t, root, "/etc/apache2/sites-available/default-ssl.conf"); !strings.Contains(got, "\tSSLProtocol \"-all\" \"+TLSv1.2\" \"+TLSv1.3\"\n") {
+	if got := platformtest.ReadFile(t, root, "/etc/apache2/sites-available/default-ssl.conf"); !strings.Contains(got, "\tSSLProtocol \"-all\" \"+TLSv1.2\" \"+TLSv1.3\"\n") {
 		t.Errorf("got\n%s", got)
 	}
 }
@@ -72,9 +73,9 @@ func TestSymlinkedSiteRewritten(t *testing.T) {
 func TestOnlyInsideIfDefine(t *testing.T) {
 	const conf = "/etc/httpd/conf/httpd.conf"
 	src := "Define SSL\nLoadModule ssl_module modules/mod_ssl.so\n<IfDefine SSL>\n  <IfModule ssl_module>\n    <VirtualHost *:443>\n      SSLEngine on\n      SSLProtocol all -SSLv2 -SSLv3\n    </VirtualHost>\n  </IfModule>\n</IfDefine>\n<IfDefine NOPE>\n  SSLProtocol SSLv3\n</IfDefine>\n"
-	root := writeTree(t, map[string]string{conf: src})
+	root := platformtest.WriteTree(t, map[string]string{conf: src})
 	fixAndCheck(t, root, conf, "2.4.62", remediate.DefaultPolicy())
-	got := readFile(t, root, conf)
+	got := platformtest.ReadFile(t, root, conf)
 	if !strings.Contains(got, "      SSLProtocol -all +TLSv1.2 +TLSv1.3\n") {
 		t.Errorf("active directive not rewritten:\n%s", got)
 	}
@@ -87,9 +88,9 @@ func TestOnlyInsideIfDefine(t *testing.T) {
 func TestProxyProtocolRewritten(t *testing.T) {
 	const conf = "/etc/httpd/conf/httpd.conf"
 	src := "LoadModule ssl_module modules/mod_ssl.so\nSSLProtocol -all +TLSv1.2\n<VirtualHost *:443>\n    SSLEngine on\n    SSLProxyEngine on\n    SSLProxyProtocol all -SSLv3\n</VirtualHost>\n"
-	root := writeTree(t, map[string]string{conf: src})
+	root := platformtest.WriteTree(t, map[string]string{conf: src})
 	fixAndCheck(t, root, conf, "2.4.62", remediate.DefaultPolicy())
-	if got := readFile(t, root, conf); !strings.Contains(got, "    SSLProxyProtocol -all +TLSv1.2 +TLSv1.3\n") {
+	if got := platformtest.ReadFile(t, root, conf); !strings.Contains(got, "    SSLProxyProtocol -all +TLSv1.2 +TLSv1.3\n") {
 		t.Errorf("got\n%s", got)
 	}
 }
@@ -97,10 +98,10 @@ func TestProxyProtocolRewritten(t *testing.T) {
 func TestDefaultsForServerAndProxyInOneSection(t *testing.T) {
 	const conf = "/etc/httpd/conf/httpd.conf"
 	src := "LoadModule ssl_module modules/mod_ssl.so\r\n<VirtualHost *:443>\r\n    SSLEngine on\r\n    SSLProxyEngine on\r\n</VirtualHost>\r\n"
-	root := writeTree(t, map[string]string{conf: src})
+	root := platformtest.WriteTree(t, map[string]string{conf: src})
 	fixAndCheck(t, root, conf, "2.4.62", remediate.DefaultPolicy())
 	want := src + "<IfModule ssl_module>\r\n    SSLProtocol -all +TLSv1.2 +TLSv1.3\r\n    SSLProxyProtocol -all +TLSv1.2 +TLSv1.3\r\n</IfModule>\r\n"
-	if got := readFile(t, root, conf); got != want {
+	if got := platformtest.ReadFile(t, root, conf); got != want {
 		t.Errorf("got\n%q\nwant\n%q", got, want)
 	}
 }

@@ -13,22 +13,6 @@ import (
 	"github.com/tlsfloor/tlsfloor/remediate"
 )
 
-// writeTree writes files (host path -> content) under a new root.
-func writeTree(t testing.TB, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
-
 // testEnv audits the nginx tree under root with main config conf and the
 // given nginx version (no binary runs).
 func testEnv(root, conf, version string, min audit.Protocol) *audit.Env {

@@ -16,15 +16,6 @@ import (
 
 const mainConf = "/etc/nginx/nginx.conf"
 
-func readFile(t testing.TB, root, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(name)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // legacy returns the findings a fix must remove.
 func legacy(a *nginx.Analysis) []audit.Finding {
 	var out []audit.Finding
@@ -68,7 +59,7 @@ func fixAndCheck(t *testing.T, root, version string, pol remediate.Policy) (*rem
 	restore := apply(t, root, p)
 	fixed := map[string]string{}
 	for _, fc := range p.Files {
-		fixed[fc.Path] = readFile(t, root, fc.RealPath)
+		fixed[fc.Path] = platformtest.ReadFile(t, root, fc.RealPath)
 	}
 	a2, p2, err := Analyze(t.Context(), testEnv(root, mainConf, version, pol.Min), Options{Policy: pol})
 	if err != nil {
@@ -130,7 +121,7 @@ func TestLayoutKept(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := writeTree(t, map[string]string{mainConf: tt.conf})
+			root := platformtest.WriteTree(t, map[string]string{mainConf: tt.conf})
 			_, fixed := fixAndCheck(t, root, "1.22.1", remediate.DefaultPolicy())
 			if got := fixed[mainConf]; got != tt.want {
 				t.Errorf("fixed:\n%q\nwant\n%q", got, tt.want)
@@ -142,7 +133,7 @@ func TestLayoutKept(t *testing.T) {
 func TestInsertForDefault(t *testing.T) {
 	// nginx before 1.23.4 defaults to TLSv1 TLSv1.1 TLSv1.2.
 	conf := "events {}\nhttp {\n\tinclude mime.types;\n\tserver {\n\t\tlisten 443 ssl;\n\t}\n}\nmail {\n    server {\n        listen 993 ssl;\n        protocol imap;\n    }\n}\n"
-	root := writeTree(t, map[string]string{mainConf: conf, "/etc/nginx/mime.types": "types {}\n"})
+	root := platformtest.WriteTree(t, map[string]string{mainConf: conf, "/etc/nginx/mime.types": "types {}\n"})
 	p, fixed := fixAndCheck(t, root, "1.22.1", remediate.DefaultPolicy())
 	want := "events {}\nhttp {\n\tssl_protocols TLSv1.2 TLSv1.3;\n\tinclude mime.types;\n\tserver {\n\t\tlisten 443 ssl;\n\t}\n}\nmail {\n    ssl_protocols TLSv1.2 TLSv1.3;\n    server {\n        listen 993 ssl;\n        protocol imap;\n    }\n}\n"
 	if got := fixed[mainConf]; got != want {
@@ -157,7 +148,7 @@ func TestInsertForDefault(t *testing.T) {
 
 func TestInsertIntoEmptyBlockOnOneLine(t *testing.T) {
 	conf := "events {}\nhttp { server { listen 443 ssl; } }\n"
-	root := writeTree(t, map[string]string{mainConf: conf})
+	root := platformtest.WriteTree(t, map[string]string{mainConf: conf})
 	_, fixed := fixAndCheck(t, root, "1.22.1", remediate.DefaultPolicy())
 	if want := "events {}\nhttp { ssl_protocols TLSv1.2 TLSv1.3; server { listen 443 ssl; } }\n"; fixed[mainConf] != want {
 		t.Errorf("fixed %q, want %q", fixed[mainConf], want)
@@ -166,7 +157,7 @@ func TestInsertIntoEmptyBlockOnOneLine(t *testing.T) {
 
 func TestProxyDefault(t *testing.T) {
 	conf := "events {}\nhttp {\n    server {\n        listen 80;\n        location / {\n            proxy_pass https://backend.example;\n        }\n    }\n}\n"
-	root := writeTree(t, map[string]string{mainConf: conf})
+	root := platformtest.WriteTree(t, map[string]string{mainConf: conf})
 	_, fixed := fixAndCheck(t, root, "1.22.1", remediate.DefaultPolicy())
 	if !strings.Contains(fixed[mainConf], "http {\n    proxy_ssl_protocols TLSv1.2 TLSv1.3;\n    server {") {
 		t.Errorf("no proxy_ssl_protocols in the http block:\n%s", fixed[mainConf])
@@ -187,7 +178,7 @@ func TestTLS13Gate(t *testing.T) {
 		{"1.22.1", remediate.Policy{Min: audit.TLS13, TLS13: remediate.TLS13Auto}, "ssl_protocols TLSv1.3;", false},
 	} {
 		t.Run(tc.version+string(tc.pol.TLS13)+tc.pol.Min.String(), func(t *testing.T) {
-			root := writeTree(t, map[string]string{mainConf: conf})
+			root := platformtest.WriteTree(t, map[string]string{mainConf: conf})
 			p, fixed := fixAndCheck(t, root, tc.version, tc.pol)
 			if !strings.Contains(fixed[mainConf], tc.want) {
 				t.Errorf("fixed:\n%s\nwant %q", fixed[mainConf], tc.want)
@@ -197,7 +188,7 @@ func TestTLS13Gate(t *testing.T) {
 			}
 		})
 	}
-	root := writeTree(t, map[string]string{mainConf: conf})
+	root := platformtest.WriteTree(t, map[string]string{mainConf: conf})
 	_, _, err := Analyze(t.Context(), testEnv(root, mainConf, "1.12.0", audit.TLS13), Options{Policy: remediate.Policy{Min: audit.TLS13, TLS13: remediate.TLS13Auto}})
 	if err == nil {
 		t.Error("--min-version 1.3 on nginx 1.12.0: no error")
@@ -205,7 +196,7 @@ func TestTLS13Gate(t *testing.T) {
 }
 
 func TestSymlinkedSite(t *testing.T) {
-	root := writeTree(t, map[string]string{
+	root := platformtest.WriteTree(t, map[string]string{
 		mainConf:                             "events {}\nhttp {\n    include /etc/nginx/sites-enabled/*;\n}\n",
 		"/etc/nginx/sites-available/default": "server {\n    listen 443 ssl;\n    ssl_protocols TLSv1 TLSv1.1 TLSv1.2;\n}\n",
 	})
@@ -231,7 +222,7 @@ func TestSymlinkedSite(t *testing.T) {
 }
 
 func TestReadOnlyFilePlanned(t *testing.T) {
-	root := writeTree(t, map[string]string{mainConf: "events {}\nhttp {\n    ssl_protocols TLSv1;\n}\n"})
+	root := platformtest.WriteTree(t, map[string]string{mainConf: "events {}\nhttp {\n    ssl_protocols TLSv1;\n}\n"})
 	disk := filepath.Join(root, "etc/nginx/nginx.conf")
 	if err := os.Chmod(disk, 0o444); err != nil {
 		t.Fatal(err)
@@ -241,14 +232,14 @@ func TestReadOnlyFilePlanned(t *testing.T) {
 		t.Fatalf("plan %+v: want one file with mode 0444 recorded", p.Files)
 	}
 	// Planning never writes.
-	if got := readFile(t, root, mainConf); got != "events {}\nhttp {\n    ssl_protocols TLSv1;\n}\n" {
+	if got := platformtest.ReadFile(t, root, mainConf); got != "events {}\nhttp {\n    ssl_protocols TLSv1;\n}\n" {
 		t.Errorf("planning changed the file: %q", got)
 	}
 }
 
 func TestSharedAddressHarmonised(t *testing.T) {
 	conf := "events {}\nhttp {\n    server {\n        listen 443 ssl default_server;\n        server_name a;\n        ssl_protocols TLSv1 TLSv1.2;\n    }\n    server {\n        listen 443 ssl;\n        server_name b;\n        ssl_protocols TLSv1.2;\n    }\n    server {\n        listen 8443 ssl;\n        server_name c;\n        ssl_protocols TLSv1.2;\n    }\n}\n"
-	root := writeTree(t, map[string]string{mainConf: conf})
+	root := platformtest.WriteTree(t, map[string]string{mainConf: conf})
 	p, fixed := fixAndCheck(t, root, "1.22.1", remediate.DefaultPolicy())
 	if got := strings.Count(fixed[mainConf], "ssl_protocols TLSv1.2 TLSv1.3;"); got != 2 {
 		t.Errorf("%d lines rewritten, want 2 (a, and b on the same address):\n%s", got, fixed[mainConf])
@@ -266,7 +257,7 @@ func TestSharedAddressHarmonised(t *testing.T) {
 }
 
 func TestUncertainInputRefused(t *testing.T) {
-	root := writeTree(t, map[string]string{mainConf: "events {}\nhttp {\n    ssl_protocols TLSv1;\n    server { listen 443 ssl\n}\n"})
+	root := platformtest.WriteTree(t, map[string]string{mainConf: "events {}\nhttp {\n    ssl_protocols TLSv1;\n    server { listen 443 ssl\n}\n"})
 	_, _, err := Analyze(t.Context(), testEnv(root, mainConf, "1.22.1", audit.TLS12), Options{Policy: remediate.DefaultPolicy()})
 	var ce *audit.ConfigError
 	if !errors.As(err, &ce) || ce.Path == "" {
@@ -275,7 +266,7 @@ func TestUncertainInputRefused(t *testing.T) {
 }
 
 func TestNothingToChange(t *testing.T) {
-	root := writeTree(t, map[string]string{mainConf: "events {}\nhttp {\n    ssl_protocols TLSv1.2 TLSv1.3;\n    server { listen 443 ssl; }\n}\n"})
+	root := platformtest.WriteTree(t, map[string]string{mainConf: "events {}\nhttp {\n    ssl_protocols TLSv1.2 TLSv1.3;\n    server { listen 443 ssl; }\n}\n"})
 	if p := plan(t, testEnv(root, mainConf, "1.22.1", audit.TLS12), remediate.DefaultPolicy()); !p.Empty() {
 		t.Errorf("plan for a compliant config: %+v", p.Files)
 	}
@@ -298,7 +289,7 @@ func testEnvWithBinary(root, version, openssl string) *audit.Env {
 // so.
 func TestSharedAddressHarmonisedWithSNI(t *testing.T) {
 	conf := "events {}\nhttp {\n    server {\n        listen 443 ssl;\n        server_name a;\n        ssl_protocols TLSv1 TLSv1.2;\n    }\n    server {\n        listen 443 ssl;\n        server_name b;\n        ssl_protocols TLSv1.2;\n    }\n}\n"
-	root := writeTree(t, map[string]string{mainConf: conf})
+	root := platformtest.WriteTree(t, map[string]string{mainConf: conf})
 	env := testEnvWithBinary(root, "1.29.3", "OpenSSL 3.0.15 3 Sep 2024")
 	a, p, err := Analyze(t.Context(), env, Options{Policy: remediate.DefaultPolicy()})
 	if err != nil {
@@ -309,7 +300,7 @@ func TestSharedAddressHarmonisedWithSNI(t *testing.T) {
 	}
 	restore := apply(t, root, p)
 	defer restore()
-	got := readFile(t, root, mainConf)
+	got := platformtest.ReadFile(t, root, mainConf)
 	if strings.Count(got, "ssl_protocols TLSv1.2 TLSv1.3;") != 2 {
 		t.Errorf("fixed:\n%s", got)
 	}
@@ -324,7 +315,7 @@ func TestSharedAddressHarmonisedWithSNI(t *testing.T) {
 
 func TestStreamAndProxyDirectives(t *testing.T) {
 	conf := "events {}\nstream {\n    server {\n        listen 12345 ssl;\n        ssl_protocols TLSv1 TLSv1.2;\n        proxy_pass 127.0.0.1:1;\n        proxy_ssl on;\n        proxy_ssl_protocols TLSv1.1;\n    }\n}\nhttp {\n    ssl_protocols TLSv1.2;\n    server {\n        listen 80;\n        location /g { grpc_pass grpcs://127.0.0.1:2; grpc_ssl_protocols TLSv1; }\n        location /u { uwsgi_pass suwsgi://127.0.0.1:3; uwsgi_ssl_protocols SSLv3 TLSv1.2; }\n    }\n}\n"
-	root := writeTree(t, map[string]string{mainConf: conf})
+	root := platformtest.WriteTree(t, map[string]string{mainConf: conf})
 	_, fixed := fixAndCheck(t, root, "1.22.1", remediate.DefaultPolicy())
 	for _, want := range []string{
 		"        ssl_protocols TLSv1.2 TLSv1.3;\n        proxy_pass",
@@ -342,7 +333,7 @@ func TestStreamAndProxyDirectives(t *testing.T) {
 // The bytes changed between the audit and the plan: the locator finds
 // arguments other than the parser reported and refuses with path:line.
 func TestLocatorRefusesWhatTheParserDidNotSee(t *testing.T) {
-	root := writeTree(t, map[string]string{mainConf: "events {}\nhttp {\n    ssl_protocols TLSv1 TLSv1.1;\n}\n"})
+	root := platformtest.WriteTree(t, map[string]string{mainConf: "events {}\nhttp {\n    ssl_protocols TLSv1 TLSv1.1;\n}\n"})
 	env := testEnv(root, mainConf, "1.22.1", audit.TLS12)
 	a, err := nginx.Analyze(t.Context(), env)
 	if err != nil {

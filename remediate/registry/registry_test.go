@@ -169,7 +169,7 @@ func TestApplyAndRollbackRoundTrip(t *testing.T) {
 		t.Run(strconv.Itoa(build), func(t *testing.T) {
 			reg := host(t, build)
 			before := reg.Dump()
-			dir := tempDir(t)
+			dir := platformtest.TempDir(t)
 			p := plan(t, reg, Options{})
 			res, err := Apply(context.Background(), deps(reg), p, ApplyOptions{BackupDir: dir, ToolVersion: "test"})
 			if err != nil {
@@ -223,7 +223,7 @@ func TestPartialFailureRestores(t *testing.T) {
 		before := reg.Dump()
 		p := plan(t, reg, Options{})
 		reg.Writes, reg.FailWrite = 0, fail
-		dir := tempDir(t)
+		dir := platformtest.TempDir(t)
 		_, err := Apply(context.Background(), deps(reg), p, ApplyOptions{BackupDir: dir})
 		var rb *RolledBackError
 		if !errors.As(err, &rb) || !errors.Is(err, platformtest.ErrAccessDenied) {
@@ -244,7 +244,7 @@ func TestRestoreFailureNamesBackup(t *testing.T) {
 	p := plan(t, reg, Options{})
 	// Write 5 fails and so does everything after it, including the restore.
 	reg.Writes, reg.FailWritesFrom = 0, 5
-	_, err := Apply(context.Background(), deps(reg), p, ApplyOptions{BackupDir: tempDir(t)})
+	_, err := Apply(context.Background(), deps(reg), p, ApplyOptions{BackupDir: platformtest.TempDir(t)})
 	var rf *RollbackFailedError
 	if !errors.As(err, &rf) {
 		t.Fatalf("err = %v, want RollbackFailedError", err)
@@ -272,7 +272,7 @@ func TestNotElevatedWritesNothing(t *testing.T) {
 	p := plan(t, reg, Options{})
 	d := deps(reg)
 	d.Elevation = fixedElevation(false)
-	dir := filepath.Join(tempDir(t), "backups")
+	dir := filepath.Join(platformtest.TempDir(t), "backups")
 	_, err := Apply(context.Background(), d, p, ApplyOptions{BackupDir: dir})
 	if !errors.Is(err, ErrNotElevated) || !strings.Contains(err.Error(), "elevated prompt") {
 		t.Fatalf("err = %v, want ErrNotElevated", err)
@@ -290,7 +290,7 @@ func TestNotElevatedWritesNothing(t *testing.T) {
 
 func TestDrift(t *testing.T) {
 	reg := host(t, 19045)
-	dir := tempDir(t)
+	dir := platformtest.TempDir(t)
 	p := plan(t, reg, Options{})
 	// A value changes between planning and applying: nothing is written.
 	if err := reg.SetDWORD(platform.LocalMachine, platform.View64, schannel.SideKey(audit.TLS10, schannel.Server), "Enabled", 0); err != nil {
@@ -327,7 +327,7 @@ func TestDrift(t *testing.T) {
 
 func TestLockExcludesConcurrentRuns(t *testing.T) {
 	reg := host(t, 19045)
-	dir := tempDir(t)
+	dir := platformtest.TempDir(t)
 	lock, err := platform.Lock(context.Background(), filepath.Join(dir, LockName), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -354,7 +354,7 @@ func decodeUTF16(t *testing.T, b []byte) string {
 
 func TestRegFile(t *testing.T) {
 	reg := host(t, 19045)
-	dir := tempDir(t)
+	dir := platformtest.TempDir(t)
 	res, err := Apply(context.Background(), deps(reg), plan(t, reg, Options{}), ApplyOptions{BackupDir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -389,7 +389,7 @@ func TestRegFile(t *testing.T) {
 }
 
 func TestList(t *testing.T) {
-	dir := tempDir(t)
+	dir := platformtest.TempDir(t)
 	if l, err := List(filepath.Join(dir, "missing")); err != nil || len(l) != 0 {
 		t.Fatalf("List(missing) = %v, %v", l, err)
 	}
@@ -417,18 +417,4 @@ func TestList(t *testing.T) {
 	if err != nil || len(l) != 2 || l[0].ID != r1.ID || l[0].Status != StatusRolledBack || l[1].ID != r2.ID || l[1].Status != StatusApplied {
 		t.Fatalf("List = %+v, %v", l, err)
 	}
-}
-
-// tempDir is t.TempDir without failing the test when the directory cannot
-// be removed: under Wine 8, Go 1.26's os.RemoveAll fails with "Invalid
-// function" (Wine lacks the POSIX-semantics delete Go now uses), which says
-// nothing about the code under test.
-func tempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "tlsfloor-registry-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	return dir
 }
