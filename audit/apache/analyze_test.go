@@ -4,22 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rogpeppe/go-internal/diff"
 	"github.com/rogpeppe/go-internal/txtar"
 	"github.com/tlsfloor/tlsfloor/audit"
 	"github.com/tlsfloor/tlsfloor/audit/openssl"
 	"github.com/tlsfloor/tlsfloor/platform"
 	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
-
-var update = flag.Bool("update", false, "rewrite the want.json sections of testdata/golden/*.txtar")
 
 // goldenCase reads a txtar case: "config" holds key: value lines (version,
 // openssl, policy, main, bin), "want.json" the expected result, every other
@@ -30,12 +24,7 @@ type goldenCase struct {
 	archive *txtar.Archive
 }
 
-func readCase(t *testing.T, file string) goldenCase {
-	t.Helper()
-	ar, err := txtar.ParseFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+func readCase(ar *txtar.Archive) goldenCase {
 	c := goldenCase{opts: map[string]string{}, files: map[string]string{}, archive: ar}
 	for _, f := range ar.Files {
 		switch f.Name {
@@ -82,63 +71,37 @@ type goldenResult struct {
 }
 
 func TestGolden(t *testing.T) {
-	files, _ := filepath.Glob("testdata/golden/*.txtar")
-	if len(files) == 0 {
-		t.Fatal("no golden cases")
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
-			c := readCase(t, file)
-			fsys, _ := writeTree(t, c.files)
-			env := testEnv(t, fsys, c.opts)
-			var lib *openssl.Library
-			if v := c.opts["openssl"]; v != "" {
-				lib = &openssl.Library{Version: mustLib(t, v), Path: "/usr/lib/x86_64-linux-gnu/libcrypto.so.3"}
+	platformtest.Txtars(t, "testdata/golden/*.txtar", func(t *testing.T, file string, ar *txtar.Archive) {
+		c := readCase(ar)
+		fsys, _ := writeTree(t, c.files)
+		env := testEnv(t, fsys, c.opts)
+		var lib *openssl.Library
+		if v := c.opts["openssl"]; v != "" {
+			lib = &openssl.Library{Version: mustLib(t, v), Path: "/usr/lib/x86_64-linux-gnu/libcrypto.so.3"}
+		}
+		a, err := analyze(context.Background(), env, lib)
+		var got []byte
+		if err != nil {
+			got = []byte("error: " + err.Error() + "\n")
+		} else {
+			rep := audit.Report{Components: []audit.Component{a.Component}, Findings: a.Findings}
+			rep.Finalize(env.Policy)
+			res := goldenResult{Component: rep.Components[0], Findings: rep.Findings, Listeners: a.Listeners,
+				ServerWide: a.ServerWide, Files: a.Files}
+			for _, d := range a.Directives {
+				res.Directives = append(res.Directives, directiveSummary(d))
 			}
-			a, err := analyze(context.Background(), env, lib)
-			var got []byte
-			if err != nil {
-				got = []byte("error: " + err.Error() + "\n")
-			} else {
-				rep := audit.Report{Components: []audit.Component{a.Component}, Findings: a.Findings}
-				rep.Finalize(env.Policy)
-				res := goldenResult{Component: rep.Components[0], Findings: rep.Findings, Listeners: a.Listeners,
-					ServerWide: a.ServerWide, Files: a.Files}
-				for _, d := range a.Directives {
-					res.Directives = append(res.Directives, directiveSummary(d))
-				}
-				var buf bytes.Buffer
-				enc := json.NewEncoder(&buf)
-				enc.SetEscapeHTML(false)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(res); err != nil {
-					t.Fatal(err)
-				}
-				got = buf.Bytes()
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(res); err != nil {
+				t.Fatal(err)
 			}
-			var want []byte
-			for i, f := range c.archive.Files {
-				if f.Name == "want.json" {
-					want = f.Data
-					if *update {
-						c.archive.Files[i].Data = got
-					}
-				}
-			}
-			if *update {
-				if want == nil {
-					c.archive.Files = append(c.archive.Files, txtar.File{Name: "want.json", Data: got})
-				}
-				if err := os.WriteFile(file, txtar.Format(c.archive), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("result differs from %s (go test -update to accept):\n%s", file, diff.Diff("want", want, "got", got))
-			}
-		})
-	}
+			got = buf.Bytes()
+		}
+		platformtest.GoldenSection(t, file, c.archive, "want.json", got)
+	})
 }
 
 func directiveSummary(d Directive) string {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,8 +18,6 @@ import (
 	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
-var update = flag.Bool("update", false, "rewrite the want sections of testdata/policy/*.txtar")
-
 // fixedNow makes the end-of-life findings deterministic.
 var fixedNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
@@ -32,100 +29,90 @@ var fixedNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 // Options (one per line): "min-version 1.3", "no-cli" (no openssl on PATH),
 // "symlink PATH TARGET" (create a link in the tree).
 func TestPolicyGolden(t *testing.T) {
-	files, err := filepath.Glob("testdata/policy/*.txtar")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no test cases: %v", err)
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
-			ar, err := txtar.ParseFile(file)
-			if err != nil {
+	platformtest.Txtars(t, "testdata/policy/*.txtar", func(t *testing.T, file string, ar *txtar.Archive) {
+		root := t.TempDir()
+		runner := &platformtest.Runner{Script: map[string]platform.Output{}, Paths: map[string]string{}}
+		policy := audit.DefaultPolicy()
+		noCLI := false
+		var wantJSON, wantErr *txtar.File
+		for i := range ar.Files {
+			f := &ar.Files[i]
+			switch f.Name {
+			case "options":
+				for _, line := range strings.Split(string(f.Data), "\n") {
+					fields := strings.Fields(line)
+					switch {
+					case len(fields) == 0:
+					case fields[0] == "min-version" && len(fields) == 2:
+						p, ok := audit.ParseProtocol(fields[1])
+						if !ok {
+							t.Fatalf("bad option %q", line)
+						}
+						policy.MinProtocol = p
+					case fields[0] == "no-cli":
+						noCLI = true
+					case fields[0] == "symlink" && len(fields) == 3:
+						link := filepath.Join(root, fields[1])
+						if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+							t.Fatal(err)
+						}
+						if err := os.Symlink(fields[2], link); err != nil {
+							t.Fatal(err)
+						}
+					default:
+						t.Fatalf("unknown option %q", line)
+					}
+				}
+			case "openssl-version-a":
+				runner.Script["/usr/bin/openssl version -a"] = platform.Output{Stdout: f.Data}
+			case "want.json":
+				wantJSON = f
+			case "want.err":
+				wantErr = f
+			default:
+				writeFile(t, filepath.Join(root, f.Name), string(f.Data))
+			}
+		}
+		if !noCLI {
+			runner.Paths["openssl"] = "/usr/bin/openssl"
+		}
+		env := &audit.Env{FS: platform.NewOSFS(root), Runner: runner, Getenv: noEnv, Now: func() time.Time { return fixedNow }, Policy: policy}
+		rep, err := audit.Run(context.Background(), env, audit.Tool{Name: "tlsfloor", Version: "test"}, []audit.Scanner{NewScanner()})
+		var got []byte
+		name := "want.json"
+		if err != nil {
+			if !audit.IsConfigError(err) {
+				t.Errorf("error %v is not a ConfigError", err)
+			}
+			got, name = []byte(err.Error()+"\n"), "want.err"
+		} else {
+			got, _ = json.MarshalIndent(rep, "", "  ")
+			got = append(got, '\n')
+		}
+		if *platformtest.Update {
+			var out []txtar.File
+			for _, f := range ar.Files {
+				if f.Name != "want.json" && f.Name != "want.err" {
+					out = append(out, f)
+				}
+			}
+			ar.Files = append(out, txtar.File{Name: name, Data: got})
+			if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			root := t.TempDir()
-			runner := &platformtest.Runner{Script: map[string]platform.Output{}, Paths: map[string]string{}}
-			policy := audit.DefaultPolicy()
-			noCLI := false
-			var wantJSON, wantErr *txtar.File
-			for i := range ar.Files {
-				f := &ar.Files[i]
-				switch f.Name {
-				case "options":
-					for _, line := range strings.Split(string(f.Data), "\n") {
-						fields := strings.Fields(line)
-						switch {
-						case len(fields) == 0:
-						case fields[0] == "min-version" && len(fields) == 2:
-							p, ok := audit.ParseProtocol(fields[1])
-							if !ok {
-								t.Fatalf("bad option %q", line)
-							}
-							policy.MinProtocol = p
-						case fields[0] == "no-cli":
-							noCLI = true
-						case fields[0] == "symlink" && len(fields) == 3:
-							link := filepath.Join(root, fields[1])
-							if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
-								t.Fatal(err)
-							}
-							if err := os.Symlink(fields[2], link); err != nil {
-								t.Fatal(err)
-							}
-						default:
-							t.Fatalf("unknown option %q", line)
-						}
-					}
-				case "openssl-version-a":
-					runner.Script["/usr/bin/openssl version -a"] = platform.Output{Stdout: f.Data}
-				case "want.json":
-					wantJSON = f
-				case "want.err":
-					wantErr = f
-				default:
-					writeFile(t, filepath.Join(root, f.Name), string(f.Data))
-				}
-			}
-			if !noCLI {
-				runner.Paths["openssl"] = "/usr/bin/openssl"
-			}
-			env := &audit.Env{FS: platform.NewOSFS(root), Runner: runner, Getenv: noEnv, Now: func() time.Time { return fixedNow }, Policy: policy}
-			rep, err := audit.Run(context.Background(), env, audit.Tool{Name: "tlsfloor", Version: "test"}, []audit.Scanner{NewScanner()})
-			var got []byte
-			name := "want.json"
-			if err != nil {
-				if !audit.IsConfigError(err) {
-					t.Errorf("error %v is not a ConfigError", err)
-				}
-				got, name = []byte(err.Error()+"\n"), "want.err"
-			} else {
-				got, _ = json.MarshalIndent(rep, "", "  ")
-				got = append(got, '\n')
-			}
-			if *update {
-				var out []txtar.File
-				for _, f := range ar.Files {
-					if f.Name != "want.json" && f.Name != "want.err" {
-						out = append(out, f)
-					}
-				}
-				ar.Files = append(out, txtar.File{Name: name, Data: got})
-				if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want := wantJSON
-			if name == "want.err" {
-				want = wantErr
-			}
-			if want == nil {
-				t.Fatalf("no %s section; got:\n%s\n(run go test -update to record it)", name, got)
-			}
-			if d := cmp.Diff(string(want.Data), string(got)); d != "" {
-				t.Errorf("%s mismatch (-want +got):\n%s", name, d)
-			}
-		})
-	}
+			return
+		}
+		want := wantJSON
+		if name == "want.err" {
+			want = wantErr
+		}
+		if want == nil {
+			t.Fatalf("no %s section; got:\n%s\n(run go test -update to record it)", name, got)
+		}
+		if d := cmp.Diff(string(want.Data), string(got)); d != "" {
+			t.Errorf("%s mismatch (-want +got):\n%s", name, d)
+		}
+	})
 }
 
 // TestScanRealHost runs the scanner against this machine's openssl and

@@ -3,7 +3,6 @@ package fix
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -26,8 +25,6 @@ import (
 // reMissing finds the path in "cannot read included file X: no such file"
 // (nginx) and "could not open X: no such file" (Apache).
 var reMissing = regexp.MustCompile(`(?:cannot read included file|could not open) (/\S+): no such file`)
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/fix")
 
 // Versions the corpus is fixed for: nginx before 1.23.4 (its default still
 // enables TLS 1.0/1.1, so default contexts get an explicit line) and a
@@ -307,7 +304,7 @@ func TestCorpusGolden(t *testing.T) {
 				}
 			}
 			golden := filepath.Join("..", "..", "testdata", "fix", strings.ReplaceAll(c.name, "/", "__")+".diff")
-			if *update {
+			if *platformtest.Update {
 				if got.Len() == 0 {
 					_ = os.Remove(golden)
 				} else {

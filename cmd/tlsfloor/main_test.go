@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,9 +12,8 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/tlsfloor/tlsfloor/cmd/root"
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
-
-var update = flag.Bool("update", false, "rewrite testscript expectations")
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
@@ -31,7 +29,7 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
-		UpdateScripts:       *update,
+		UpdateScripts:       *platformtest.Update,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exits": cmdExits,
 		},
