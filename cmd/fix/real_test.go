@@ -38,6 +38,19 @@ func checkReloaded(t *testing.T, openssl string, port int, errOut *bytes.Buffer)
 	}
 }
 
+// checkStillHere GETs path over TLS and checks that the site still
+// answers "still here".
+func checkStillHere(t *testing.T, openssl string, port int, path string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	get := exec.CommandContext(ctx, openssl, "s_client", "-quiet", "-connect", fmt.Sprintf("127.0.0.1:%d", port), "-servername", "localhost")
+	get.Stdin = strings.NewReader("GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n")
+	if body, _ := get.CombinedOutput(); !bytes.Contains(body, []byte("still here")) {
+		t.Errorf("the site does not answer after the fix:\n%s", body)
+	}
+}
+
 // realNginx is a running Debian nginx on a loopback port that accepts
 // TLS 1.0 to 1.2.
 type realNginx struct {
@@ -130,13 +143,7 @@ func TestRealNginxFixAndReload(t *testing.T) {
 		t.Errorf("diff:\n%s", &out)
 	}
 	checkReloaded(t, openssl, port, &errOut)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	get := exec.CommandContext(ctx, openssl, "s_client", "-quiet", "-connect", fmt.Sprintf("127.0.0.1:%d", port), "-servername", "localhost")
-	get.Stdin = strings.NewReader("GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
-	if body, _ := get.CombinedOutput(); !bytes.Contains(body, []byte("still here")) {
-		t.Errorf("the site does not answer after the fix:\n%s", body)
-	}
+	checkStillHere(t, openssl, port, "/")
 }
 
 // TestRealNginxConfigTestFailsRollsBack: the config test of a server that
@@ -258,11 +265,5 @@ Listen 127.0.0.1:%[2]d
 		t.Errorf("diff:\n%s", &out)
 	}
 	checkReloaded(t, openssl, port, &errOut)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	get := exec.CommandContext(ctx, openssl, "s_client", "-quiet", "-connect", fmt.Sprintf("127.0.0.1:%d", port), "-servername", "localhost")
-	get.Stdin = strings.NewReader("GET /index.html HTTP/1.0\r\nHost: localhost\r\n\r\n")
-	if body, _ := get.CombinedOutput(); !bytes.Contains(body, []byte("still here")) {
-		t.Errorf("the site does not answer after the fix:\n%s", body)
-	}
+	checkStillHere(t, openssl, port, "/index.html")
 }
