@@ -3,11 +3,13 @@ package platformtest
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
 // WriteTree writes files (slash-separated path below the root -> content)
-// under a new temporary root directory, which it returns.
+// under a new temporary root directory, which it returns. A content of
+// "-> target" makes a symbolic link to target instead.
 func WriteTree(tb testing.TB, files map[string]string) string {
 	tb.Helper()
 	root := tb.TempDir()
@@ -15,6 +17,12 @@ func WriteTree(tb testing.TB, files map[string]string) string {
 		p := filepath.Join(root, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			tb.Fatal(err)
+		}
+		if target, ok := strings.CutPrefix(content, "->"); ok && target != "" {
+			if err := os.Symlink(strings.TrimSpace(target), p); err != nil {
+				tb.Fatal(err)
+			}
+			continue
 		}
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			tb.Fatal(err)

@@ -19,21 +19,17 @@ type outcomeTB struct {
 }
 
 func (r *outcomeTB) Helper() {}
-func (r *outcomeTB) Skip(args ...any) {
-	r.skipped = fmt.Sprint(args...)
+func (r *outcomeTB) end(dst *string, msg string) {
+	*dst = msg
 	runtime.Goexit()
 }
+func (r *outcomeTB) Skip(args ...any) { r.end(&r.skipped, fmt.Sprint(args...)) }
 func (r *outcomeTB) Skipf(format string, args ...any) {
-	r.skipped = fmt.Sprintf(format, args...)
-	runtime.Goexit()
+	r.end(&r.skipped, fmt.Sprintf(format, args...))
 }
-func (r *outcomeTB) Fatal(args ...any) {
-	r.failed = fmt.Sprint(args...)
-	runtime.Goexit()
-}
+func (r *outcomeTB) Fatal(args ...any) { r.end(&r.failed, fmt.Sprint(args...)) }
 func (r *outcomeTB) Fatalf(format string, args ...any) {
-	r.failed = fmt.Sprintf(format, args...)
-	runtime.Goexit()
+	r.end(&r.failed, fmt.Sprintf(format, args...))
 }
 func (r *outcomeTB) Errorf(format string, args ...any) { r.failed = fmt.Sprintf(format, args...) }
 
@@ -106,7 +102,10 @@ func TestFreePortListeningEventually(t *testing.T) {
 }
 
 func TestWriteTreeReadFile(t *testing.T) {
-	root := WriteTree(t, map[string]string{"a/b.conf": "x\n", "c": ""})
+	root := WriteTree(t, map[string]string{"a/b.conf": "x\n", "c": "", "d/link": "-> ../a/b.conf"})
+	if got := ReadFile(t, root, "d/link"); got != "x\n" {
+		t.Errorf("d/link = %q", got)
+	}
 	if got := ReadFile(t, root, "a/b.conf"); got != "x\n" {
 		t.Errorf("a/b.conf = %q", got)
 	}
