@@ -33,10 +33,6 @@ func winHost(t *testing.T) *platformtest.Registry {
 	return reg
 }
 
-type elevated bool
-
-func (e elevated) Elevated() (bool, error) { return bool(e), nil }
-
 type run struct {
 	opts          *Options
 	out, errOut   *bytes.Buffer
@@ -53,7 +49,7 @@ func newRun(t *testing.T, reg *platformtest.Registry) *run {
 func (r *run) exec() (int, error) {
 	ios := cmdutil.Test(strings.NewReader(r.stdin), r.out, r.errOut)
 	ios.InTTY, ios.OutTTY = r.tty, r.tty
-	r.opts.Factory = &cmdutil.Factory{IO: ios, Registry: r.reg, Elevation: elevated(r.elevated),
+	r.opts.Factory = &cmdutil.Factory{IO: ios, Registry: r.reg, Elevation: platformtest.Elevation(r.elevated),
 		Now: func() time.Time { return time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC) }, Version: "test", Getenv: func(string) string { return "" }}
 	err := Run(context.Background(), r.opts)
 	var ee *cmdutil.ExitError

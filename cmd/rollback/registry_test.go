@@ -18,12 +18,8 @@ import (
 	"github.com/tlsfloor/tlsfloor/remediate/registry"
 )
 
-type elevated bool
-
-func (e elevated) Elevated() (bool, error) { return bool(e), nil }
-
 func regFactory(reg platform.Registry, out, errOut *bytes.Buffer, elev bool) *cmdutil.Factory {
-	return &cmdutil.Factory{IO: cmdutil.Test(strings.NewReader(""), out, errOut), Registry: reg, Elevation: elevated(elev),
+	return &cmdutil.Factory{IO: cmdutil.Test(strings.NewReader(""), out, errOut), Registry: reg, Elevation: platformtest.Elevation(elev),
 		Now: time.Now, Getenv: func(string) string { return "" }}
 }
 
@@ -50,7 +46,7 @@ func TestRegistryRollbackCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := registry.Apply(context.Background(), registry.Deps{Reg: reg, Elevation: elevated(true), Now: time.Now}, p, registry.ApplyOptions{BackupDir: dir})
+	res, err := registry.Apply(context.Background(), registry.Deps{Reg: reg, Elevation: platformtest.Elevation(true), Now: time.Now}, p, registry.ApplyOptions{BackupDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,13 +47,9 @@ func host(t *testing.T, build int) *platformtest.Registry {
 	return reg
 }
 
-type fixedElevation bool
-
-func (e fixedElevation) Elevated() (bool, error) { return bool(e), nil }
-
 func deps(reg platform.Registry) Deps {
 	clock := time.Date(2026, 11, 28, 23, 30, 0, 0, time.UTC)
-	return Deps{Reg: reg, Elevation: fixedElevation(true), Now: func() time.Time { clock = clock.Add(time.Second); return clock }}
+	return Deps{Reg: reg, Elevation: platformtest.Elevation(true), Now: func() time.Time { clock = clock.Add(time.Second); return clock }}
 }
 
 func plan(t *testing.T, reg platform.Registry, opt Options) *Plan {
@@ -271,7 +267,7 @@ func TestNotElevatedWritesNothing(t *testing.T) {
 	reg := host(t, 19045)
 	p := plan(t, reg, Options{})
 	d := deps(reg)
-	d.Elevation = fixedElevation(false)
+	d.Elevation = platformtest.Elevation(false)
 	dir := filepath.Join(platformtest.TempDir(t), "backups")
 	_, err := Apply(context.Background(), d, p, ApplyOptions{BackupDir: dir})
 	if !errors.Is(err, ErrNotElevated) || !strings.Contains(err.Error(), "elevated prompt") {
