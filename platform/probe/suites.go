@@ -2,8 +2,10 @@ package probe
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/tlsfloor/tlsfloor/platform"
 )
@@ -45,12 +47,24 @@ type Suite struct {
 
 // LookupSuite returns the suite with IANA code point code.
 func LookupSuite(code uint16) (Suite, bool) {
-	i := sort.Search(len(suiteTable), func(i int) bool { return suiteTable[i].code >= code })
-	if i < len(suiteTable) && suiteTable[i].code == code {
-		return parseSuite(suiteTable[i].code, suiteTable[i].name), true
+	all := parsedSuites()
+	i := sort.Search(len(all), func(i int) bool { return all[i].Code >= code })
+	if i < len(all) && all[i].Code == code {
+		return all[i], true
 	}
 	return Suite{}, false
 }
+
+// parsedSuites is suiteTable parsed once: every probe ranks and names
+// suites, and parsing the names each time cost more CPU than the
+// handshakes' own bookkeeping.
+var parsedSuites = sync.OnceValue(func() []Suite {
+	out := make([]Suite, 0, len(suiteTable))
+	for _, e := range suiteTable {
+		out = append(out, parseSuite(e.code, e.name))
+	}
+	return out
+})
 
 // SuiteName returns the IANA name of code, or its hex form if unknown.
 func SuiteName(code uint16) string {
@@ -62,11 +76,7 @@ func SuiteName(code uint16) string {
 
 // Suites returns the whole table, ordered by code point.
 func Suites() []Suite {
-	out := make([]Suite, 0, len(suiteTable))
-	for _, e := range suiteTable {
-		out = append(out, parseSuite(e.code, e.name))
-	}
-	return out
+	return slices.Clone(parsedSuites())
 }
 
 // kxAuth maps the part of an IANA name between TLS_ and _WITH_ (without any

@@ -1,0 +1,137 @@
+package probe
+
+import (
+	"errors"
+	"io"
+	"net"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tlsfloor/tlsfloor/platform"
+)
+
+// Probe connections live for one round trip: the default dialer sets no
+// TCP keep-alive options on them.
+func TestDefaultDialerNoKeepAlive(t *testing.T) {
+	d, ok := New(Options{}).opts.Dialer.(*net.Dialer)
+	if !ok {
+		t.Fatalf("default dialer is %T, want *net.Dialer", New(Options{}).opts.Dialer)
+	}
+	if d.KeepAlive >= 0 {
+		t.Errorf("KeepAlive = %v, want negative (off)", d.KeepAlive)
+	}
+}
+
+// After the server's answer the prober sends nothing more and resets the
+// connection (SO_LINGER 0): the server reads ECONNRESET, not a FIN, and
+// no TIME_WAIT is left on our side.
+func TestProbeClosesWithReset(t *testing.T) {
+	var mu sync.Mutex
+	var ends []error
+	var extra int
+	addr := fakeServer(t, func(c net.Conn) {
+		ch, err := readClientHello(c)
+		if err != nil {
+			return
+		}
+		if ch.sslv2 || ch.v13 || ch.version != 0x0303 {
+			_, _ = c.Write(record(recAlert, []byte{2, 70}))
+		} else {
+			_, _ = c.Write(record(recHandshake, serverHelloMsg(0x0303, ch.suites[0], nil)))
+		}
+		n, err := io.Copy(io.Discard, c)
+		mu.Lock()
+		ends = append(ends, err)
+		extra += int(n)
+		mu.Unlock()
+	})
+	res := probeOK(t, platform.ProbeRequest{Address: addr, Timeout: 2 * time.Second})
+	if !versionMap(res)[platform.VersionTLS12].Accepted {
+		t.Fatalf("TLS 1.2 not accepted: %+v", res)
+	}
+	// Let the handlers see the close.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := len(ends)
+		mu.Unlock()
+		if n >= len(res.Versions) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ends) != len(res.Versions) {
+		t.Fatalf("server saw %d connections end, want %d", len(ends), len(res.Versions))
+	}
+	if extra != 0 {
+		t.Errorf("prober sent %d bytes after its ClientHello", extra)
+	}
+	for i, err := range ends {
+		if !errors.Is(err, syscall.ECONNRESET) {
+			t.Errorf("connection %d ended with %v, want a reset", i, err)
+		}
+	}
+}
+
+// The offer order is ranked once and handed out as a copy: callers that
+// delete from it (enumerate does) must not change what the next caller gets.
+func TestOfferOrderIsACopy(t *testing.T) {
+	for _, v := range platform.ProbeVersions() {
+		if v == platform.VersionSSL20 {
+			continue
+		}
+		want := rankSuites(v)
+		got := offerOrder(v)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: cached order differs from a fresh ranking", v)
+		}
+		if len(got) == 0 {
+			t.Fatalf("%s: no suites to offer", v)
+		}
+		got[0] = 0xFFFF
+		_ = slices.Delete(got, 0, 1)
+		if again := offerOrder(v); !slices.Equal(again, want) {
+			t.Errorf("%s: mutating one result changed the next", v)
+		}
+	}
+	all := Suites()
+	all[0].Name = "changed"
+	if s, _ := LookupSuite(all[0].Code); s.Name == "changed" {
+		t.Error("mutating Suites() changed LookupSuite")
+	}
+	if again := Suites(); again[0].Name == "changed" {
+		t.Error("mutating Suites() changed the next Suites()")
+	}
+}
+
+// A TLS 1.3-only server hides its certificate in the encrypted part of
+// the handshake; with --ciphers the certificate handshake runs alongside
+// the enumeration, and both results must be there.
+func TestTLS13OnlyCertificateWithCiphers(t *testing.T) {
+	addr := startSServer(t, "-tls1_3")
+	res := probeOK(t, platform.ProbeRequest{Address: addr, Ciphers: true, Certificate: true})
+	if res.Error != "" {
+		t.Fatalf("target error: %s", res.Error)
+	}
+	if acc := res.Accepted(); !slices.Equal(acc, []platform.TLSVersion{platform.VersionTLS13}) {
+		t.Fatalf("accepted %v, want TLS 1.3 only", acc)
+	}
+	if res.Certificate == nil || res.Certificate.Subject != "CN=localhost,O=tlsfloor test" {
+		t.Errorf("certificate = %+v, want subject CN=localhost,O=tlsfloor test", res.Certificate)
+	}
+	n := 0
+	for _, c := range res.Ciphers {
+		if c.Version != platform.VersionTLS13 {
+			t.Errorf("%s %s listed for a TLS 1.3-only server", c.Version, c.Name)
+		}
+		n++
+	}
+	if n < 3 {
+		t.Errorf("%d TLS 1.3 suites, want OpenSSL's default 3", n)
+	}
+}
