@@ -135,3 +135,36 @@ func TestTLS13OnlyCertificateWithCiphers(t *testing.T) {
 		t.Errorf("%d TLS 1.3 suites, want OpenSSL's default 3", n)
 	}
 }
+
+// The enumeration runs as many parallel chains as the hello size limit
+// needs anyway, so the chains' final refusals cost no extra connection:
+// each chain fits one hello, and the union is the whole offer.
+func TestEnumChainsFitOneHelloEach(t *testing.T) {
+	for n, want := range map[int]int{0: 1, 5: 1, 115: 1, chunkSize: 1, chunkSize + 1: 2, 317: 3} {
+		if got := enumChains(n); got != want {
+			t.Errorf("enumChains(%d) = %d, want %d", n, got, want)
+		}
+	}
+	for _, v := range platform.ProbeVersions() {
+		if v == platform.VersionSSL20 {
+			continue
+		}
+		order := offerOrder(v)
+		cs := chains(order, enumChains(len(order)))
+		if len(cs) != max(1, (len(order)+chunkSize-1)/chunkSize) {
+			t.Errorf("%s: %d suites in %d chains", v, len(order), len(cs))
+		}
+		var union []uint16
+		for _, c := range cs {
+			if len(c) > chunkSize {
+				t.Errorf("%s: a chain of %d suites does not fit one hello", v, len(c))
+			}
+			union = append(union, c...)
+		}
+		slices.Sort(union)
+		slices.Sort(order)
+		if !slices.Equal(union, order) {
+			t.Errorf("%s: chains do not partition the offer", v)
+		}
+	}
+}
