@@ -164,8 +164,10 @@ func (p *Prober) Probe(ctx context.Context, req platform.ProbeRequest) (platform
 			outs[i] = t.probeVersion(ctx, v, req.Certificate)
 			probed.Done()
 			if req.Ciphers && outs[i].accepted && v != platform.VersionSSL20 {
-				got[i].suites = t.enumerate(ctx, v, outs[i].suite)
-				got[i].order = t.serverOrder(ctx, v, got[i].suites)
+				got[i] = t.enumerate(ctx, v, outs[i].suite)
+				if got[i].order == "" {
+					got[i].order = t.serverOrder(ctx, v, got[i].suites)
+				}
 				if got[i].order == "server" {
 					got[i].suites = t.preferenceOrder(ctx, v, got[i].suites)
 				}
@@ -525,13 +527,18 @@ func addCiphers(res *platform.ProbeResult, outs []outcome, got []enumerated, ver
 // enumerate offers every suite for v, removes the server's pick and
 // repeats until the server refuses; the chains (see enumChains) run
 // concurrently within the target's connection limit. TLS 1.3 is asked
-// with an empty key_share: the
-// HelloRetryRequest names the suite without any key exchange.
+// with an empty key_share: the HelloRetryRequest names the suite without
+// any key exchange.
 //
 // known is the suite the version probe already got: offered the whole
 // first chunk, the server picked it, so it leads the list and is not asked
 // for again.
-func (t *target) enumerate(ctx context.Context, v platform.TLSVersion, known uint16) []uint16 {
+//
+// The first hello of the first chain also carries known, offered last,
+// so the enumeration answers serverOrder's question on the way (see
+// orderFromChain) and the separate order handshake is usually not needed.
+// The order is "" when that evidence is missing.
+func (t *target) enumerate(ctx context.Context, v platform.TLSVersion, known uint16) enumerated {
 	order := offerOrder(v)
 	if i := slices.Index(order, known); i >= 0 {
 		order = slices.Delete(order, i, i+1)
@@ -540,15 +547,38 @@ func (t *target) enumerate(ctx context.Context, v platform.TLSVersion, known uin
 	}
 	cs := chains(order, enumChains(len(order)))
 	per := make([][]uint16, len(cs))
+	// What the first chain's first hello, [chain 0..., known], showed.
+	var first struct {
+		asked  bool
+		pick   uint16
+		offers []uint16
+	}
+	first.asked = known != 0 && len(cs) > 0 && len(cs[0]) < chunkSize &&
+		slices.Contains(chunks(offerOrder(v))[0], known)
 	var wg sync.WaitGroup
 	for i, c := range cs {
 		wg.Go(func() {
 			left := slices.Clone(c)
-			for range len(c) + 1 {
+			withKnown := i == 0 && first.asked
+			for range len(c) + 2 {
 				if len(left) == 0 || ctx.Err() != nil {
 					return
 				}
-				o := t.handshake(ctx, hello{version: v, suites: left, serverName: t.serverName}, false)
+				offer := left
+				if withKnown {
+					offer = append(slices.Clone(left), known)
+				}
+				o := t.handshake(ctx, hello{version: v, suites: offer, serverName: t.serverName}, false)
+				if withKnown {
+					withKnown = false
+					first.offers = offer
+					if o.accepted && o.version == v {
+						first.pick = o.suite
+					}
+					if o.accepted && o.suite == known {
+						continue // the same hello again, without known
+					}
+				}
 				if !o.accepted || o.version != v {
 					return
 				}
@@ -562,14 +592,53 @@ func (t *target) enumerate(ctx context.Context, v platform.TLSVersion, known uin
 		})
 	}
 	wg.Wait()
-	var out []uint16
+	var out enumerated
 	if known != 0 {
-		out = append(out, known)
+		out.suites = append(out.suites, known)
 	}
 	for _, p := range per {
-		out = append(out, p...)
+		out.suites = append(out.suites, p...)
+	}
+	if first.asked && first.pick != 0 {
+		out.order = orderFromChain(chunks(offerOrder(v))[0], known, first.offers, first.pick, out.suites)
 	}
 	return out
+}
+
+// orderFromChain applies serverOrder's test (two accepted suites offered
+// in both orders: the same pick twice means the server decides, the first
+// offered each time means it follows the client) to hellos the probe sent
+// anyway. chunk is the version probe's hello, from which the server
+// picked known; offers is the first chain's first hello, which ends with
+// known, and pick is what the server chose from it. accepted is every
+// suite the enumeration found. It returns "" when these hellos do not
+// contain such a pair, and serverOrder then asks.
+func orderFromChain(chunk []uint16, known uint16, offers []uint16, pick uint16, accepted []uint16) string {
+	// after reports whether x is accepted and came after known in chunk, so
+	// that the version probe offered known first and the server took it.
+	after := func(x uint16) bool {
+		i, j := slices.Index(chunk, known), slices.Index(chunk, x)
+		return x != known && i >= 0 && j > i && slices.Contains(accepted, x)
+	}
+	if pick != known {
+		// pick was offered before known this time and after it in chunk,
+		// and the server took the first offered both times.
+		if after(pick) && slices.Index(offers, pick) < slices.Index(offers, known) {
+			return "client"
+		}
+		return ""
+	}
+	// The server took known again although an accepted suite that it had
+	// passed over in chunk now came first.
+	for _, x := range offers {
+		if x == known {
+			break
+		}
+		if after(x) {
+			return "server"
+		}
+	}
+	return ""
 }
 
 // serverOrder offers two accepted suites in both orders: the same pick

@@ -168,3 +168,73 @@ func TestEnumChainsFitOneHelloEach(t *testing.T) {
 		}
 	}
 }
+
+func TestOrderFromChain(t *testing.T) {
+	chunk := []uint16{1, 2, 3, 4, 5} // the version probe's hello; the server took 2
+	tests := []struct {
+		name     string
+		offers   []uint16 // the first chain's first hello, ending with known
+		pick     uint16
+		accepted []uint16
+		want     string
+	}{
+		{"client: took the suite now first", []uint16{4, 5, 2}, 4, []uint16{2, 4}, "client"},
+		{"server: took known although 4 came first", []uint16{4, 5, 2}, 2, []uint16{2, 4}, "server"},
+		{"only known accepted in the hello", []uint16{4, 5, 2}, 2, []uint16{2, 3}, ""},
+		{"pick came before known in the probe too", []uint16{1, 5, 2}, 1, []uint16{1, 2}, ""},
+		{"pick not in the probe's hello", []uint16{7, 2}, 7, []uint16{2, 7}, ""},
+		{"pick not found by the enumeration", []uint16{4, 5, 2}, 4, []uint16{2}, ""},
+	}
+	for _, tt := range tests {
+		if got := orderFromChain(chunk, 2, tt.offers, tt.pick, tt.accepted); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// A server that follows the client's order shows it during the
+// enumeration itself: the first chain's first hello also offers the
+// version probe's pick, last, and the server takes another suite. No
+// separate order handshake is made.
+func TestOrderSeenDuringEnumeration(t *testing.T) {
+	accept := offerOrder(platform.VersionTLS12)[:6]
+	var mu sync.Mutex
+	conns := 0
+	addr := fakeServer(t, func(c net.Conn) {
+		mu.Lock()
+		conns++
+		mu.Unlock()
+		ch, err := readClientHello(c)
+		if err != nil || ch.sslv2 || ch.v13 || ch.version != 0x0303 {
+			_, _ = c.Write(record(recAlert, []byte{2, 70}))
+			return
+		}
+		for _, s := range ch.suites { // client order
+			if slices.Contains(accept, s) {
+				_, _ = c.Write(record(recHandshake, serverHelloMsg(0x0303, s, nil)))
+				return
+			}
+		}
+		_, _ = c.Write(record(recAlert, []byte{2, 40}))
+	})
+	res := probeOK(t, platform.ProbeRequest{Address: addr, Timeout: 2 * time.Second, Ciphers: true})
+	if o := versionMap(res)[platform.VersionTLS12].ServerOrder; o != "client" {
+		t.Errorf("order %q, want client", o)
+	}
+	var got []uint16
+	for _, c := range res.Ciphers {
+		got = append(got, c.Code)
+	}
+	slices.Sort(got)
+	want := slices.Clone(accept)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("suites %04X, want %04X", got, want)
+	}
+	// 6 version probes, 5 more accepted suites, one refusal per chain.
+	mu.Lock()
+	defer mu.Unlock()
+	if wantConns := 6 + 5 + enumChains(len(offerOrder(platform.VersionTLS12))-1); conns != wantConns {
+		t.Errorf("%d connections, want %d (no separate order handshake)", conns, wantConns)
+	}
+}
