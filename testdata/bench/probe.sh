@@ -95,6 +95,11 @@ PY
 # Timing: one python3 process, inside the same namespace as every tool, runs
 # the commands round-robin (so background load hits all alike) and prints
 # each one's median wall time in ms. Process start-up counts for every tool.
+# It also records, per command, the mean CPU time of the command's own
+# processes (rusage of the waited-for children) and of the nginx workers
+# during its runs (/proc, clock ticks): the server's share is work no client
+# can avoid (a signature per ECDHE/DHE handshake) and bounds the wall time
+# on a small host.
 TESTSSL=""
 have testssl && TESTSSL=testssl
 have testssl.sh && TESTSSL=testssl.sh
@@ -105,23 +110,41 @@ have testssl.sh && TESTSSL=testssl.sh
 	have sslscan && echo "sslscan $RUNS sslscan --no-colour $ADDR"
 	[ -n "$TESTSSL" ] && echo "testssl 1 $TESTSSL --warnings batch --nodns none --color 0 --quiet --protocols $ADDR"
 } >"$WORK/cmds"
-NXCONNECT=127.0.0.1:0 isolated python3 - "$WORK/cmds" >"$WORK/times" <<'PY'
-import statistics, subprocess, sys, time
+WORKERS=$(pgrep -P "$NGINX_PID" | tr '\n' ' ')
+NXCONNECT=127.0.0.1:0 isolated python3 - "$WORK/cmds" "$WORKERS" >"$WORK/times" <<'PY'
+import os, resource, statistics, subprocess, sys, time
 jobs = []
 for line in open(sys.argv[1]):
     name, runs, *argv = line.split()
-    jobs.append((name, int(runs), argv, []))
+    jobs.append((name, int(runs), argv, [], [0.0, 0]))
+workers = sys.argv[2].split()
+tick = 1000 / os.sysconf("SC_CLK_TCK")
+def server_ticks():
+    n = 0
+    for p in workers:
+        try:
+            f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+            n += int(f[11]) + int(f[12])
+        except OSError:
+            pass
+    return n
+def own_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (r.ru_utime + r.ru_stime) * 1000
 for i in range(max(j[1] for j in jobs)):
-    for name, runs, argv, xs in jobs:
+    for name, runs, argv, xs, cpu in jobs:
         if i < runs:
+            c0, s0 = own_cpu(), server_ticks()
             t = time.perf_counter()
             subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             xs.append((time.perf_counter() - t) * 1000)
-for name, _, _, xs in jobs:
-    print(name, f"{statistics.median(xs):.1f}")
+            cpu[0] += own_cpu() - c0
+            cpu[1] += server_ticks() - s0
+for name, runs, _, xs, cpu in jobs:
+    print(name, f"{statistics.median(xs):.1f}", f"{cpu[0] / runs:.1f}", f"{cpu[1] * tick / runs:.1f}")
 PY
-declare -A MS
-while read -r name ms; do MS[$name]=$ms; done <"$WORK/times"
+declare -A MS CPU SRV
+while read -r name ms cpu srv; do MS[$name]=$ms; CPU[$name]=$cpu; SRV[$name]=$srv; done <"$WORK/times"
 
 NMAP_AGREE_V="-" NMAP_AGREE_C="-" SSLSCAN_AGREE="-" TESTSSL_AGREE="-"
 if have nmap; then
@@ -185,4 +208,10 @@ if [ -n "${MS[nmap]:-}" ]; then
 fi
 [ -n "${MS[sslscan]:-}" ] && printf '%-34s %10s %14s  %s\n' "sslscan vs versions" "${MS[sslscan]}" "$(ratio "${MS[sslscan]}" "${MS[tlsfloor]}") faster" "versions: $SSLSCAN_AGREE"
 [ -n "${MS[testssl]:-}" ] && printf '%-34s %10s %14s  %s\n' "testssl --protocols vs versions" "${MS[testssl]}" "$(ratio "${MS[testssl]}" "${MS[tlsfloor]}") faster" "versions: $TESTSSL_AGREE"
+echo
+echo "CPU per run, mean ms (the command's own processes; the nginx workers meanwhile, in $((1000 / $(getconf CLK_TCK))) ms ticks):"
+for name in tlsfloor tlsfloor_ciphers nmap sslscan testssl; do
+	[ -n "${MS[$name]:-}" ] || continue
+	printf '  %-18s own %8s   nginx %8s\n' "$name" "${CPU[$name]}" "${SRV[$name]}"
+done
 exit 0
