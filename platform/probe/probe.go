@@ -43,8 +43,8 @@ type Options struct {
 	// and 3 with STARTTLS: mail servers rate-limit and tarpit).
 	Concurrency int
 	// Dialer defaults to a net.Dialer without TCP keep-alive: a probe
-	// connection lives for one round trip, and the four keep-alive socket
-	// options cost more system calls than the rest of the dial.
+	// connection lives for one round trip, so the four keep-alive socket
+	// options would be four system calls per connection for nothing.
 	Dialer Dialer
 	// Resolve turns a host name into addresses; default: the system
 	// resolver. IP literals are never resolved.
