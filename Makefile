@@ -6,7 +6,7 @@ FUZZTIME ?= 20s
 .PHONY: build test unit tidy-check test-race vet fmt-check cross fuzz bench update test-wine
 
 build:
-	$(GO) build -o bin/tlsfloor ./cmd/tlsfloor
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/tlsfloor ./cmd/tlsfloor
 
 # test: formatting, vet (Linux and Windows), cross builds, every Go test,
 # then the Windows registry end to end under Wine.

@@ -16,7 +16,7 @@ APACHE2=${APACHE2:-$(command -v apache2 || echo /usr/sbin/apache2)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
 
-go build -o "$work/tlsfloor" ./cmd/tlsfloor
+CGO_ENABLED=0 go build -o "$work/tlsfloor" ./cmd/tlsfloor
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench.test \
 	-keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1
 TLSFLOOR_BENCH_TREE="$work/tree" TLSFLOOR_BENCH_CERT="$work/cert.pem" TLSFLOOR_BENCH_KEY="$work/key.pem" \

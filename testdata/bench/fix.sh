@@ -14,7 +14,7 @@ runs=${1:-7}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
-(cd "$here" && go build -o "$tmp/tlsfloor" ./cmd/tlsfloor)
+(cd "$here" && CGO_ENABLED=0 go build -o "$tmp/tlsfloor" ./cmd/tlsfloor)
 
 # nginx tree under $tmp/n
 mkdir -p "$tmp/n/etc/nginx/sites"

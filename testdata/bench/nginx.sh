@@ -22,7 +22,7 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 etc="$tmp/etc/nginx"
 mkdir -p "$etc/sites" "$tmp/logs" "$tmp/temp"
 
-(cd "$here" && go build -o "$tmp/tlsfloor" ./cmd/tlsfloor)
+(cd "$here" && CGO_ENABLED=0 go build -o "$tmp/tlsfloor" ./cmd/tlsfloor)
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench.test \
 	-keyout "$etc/key.pem" -out "$etc/cert.pem" 2>/dev/null
 

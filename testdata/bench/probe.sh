@@ -25,7 +25,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 for t in go nginx openssl python3; do have "$t" || { echo "probe.sh: $t is required" >&2; exit 2; }; done
 
 echo "building tlsfloor..." >&2
-(cd "$ROOT" && go build -o "$WORK/tlsfloor" ./cmd/tlsfloor)
+(cd "$ROOT" && CGO_ENABLED=0 go build -o "$WORK/tlsfloor" ./cmd/tlsfloor)
 
 # Loopback-only resolver for the third-party scanners.
 printf 'nameserver 127.0.0.1\n' >"$WORK/resolv.conf"
