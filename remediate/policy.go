@@ -88,3 +88,17 @@ func ApacheArgs(s audit.ProtocolSet) []string {
 
 // Join is the arguments as written: separated by single spaces.
 func Join(args []string) string { return strings.Join(args, " ") }
+
+// JoinQuoted joins the arguments with single spaces, each wrapped in quote
+// when quote is not 0: a rewritten directive keeps the quoting style of the
+// one it replaces.
+func JoinQuoted(args []string, quote byte) string {
+	if quote == 0 {
+		return Join(args)
+	}
+	words := make([]string, len(args))
+	for i, a := range args {
+		words[i] = string(quote) + a + string(quote)
+	}
+	return Join(words)
+}

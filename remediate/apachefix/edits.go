@@ -116,14 +116,7 @@ func rewriteEdit(src []byte, l locate.ApacheLine, args []string) (remediate.Edit
 		}
 		q = c
 	}
-	words := make([]string, len(args))
-	for i, a := range args {
-		words[i] = a
-		if q != 0 {
-			words[i] = string(q) + a + string(q)
-		}
-	}
-	text := strings.Join(words, " ")
+	text := remediate.JoinQuoted(args, q)
 	s, e := l.ArgsSpan()
 	if len(l.Args) == 0 {
 		text = " " + text

@@ -145,14 +145,7 @@ func rewriteEdits(src []byte, d locate.NginxDirective, args []string) []remediat
 		}
 		q = c
 	}
-	words := make([]string, len(args))
-	for i, a := range args {
-		words[i] = a
-		if q != 0 {
-			words[i] = string(q) + a + string(q)
-		}
-	}
-	text := strings.Join(words, " ")
+	text := remediate.JoinQuoted(args, q)
 	// The new text must not run into what follows: a "#" right after a
 	// word is part of the word, not a comment.
 	sep := func(end int) string {
