@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -17,25 +16,15 @@ import (
 	"github.com/tlsfloor/tlsfloor/cmd/cmdutil"
 	"github.com/tlsfloor/tlsfloor/cmd/root"
 	"github.com/tlsfloor/tlsfloor/platform"
-)
 
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
+)
 
 // sServer starts `openssl s_server` on a kernel-chosen loopback port with
 // a certificate made now, and returns its address.
 func sServer(t *testing.T, extra ...string) string {
 	t.Helper()
-	openssl := needTool(t, "openssl")
+	openssl := platformtest.RequireTool(t, "openssl")
 	dir := t.TempDir()
 	gen := exec.Command(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
 		"-keyout", filepath.Join(dir, "key.pem"), "-out", filepath.Join(dir, "cert.pem"))

@@ -3,82 +3,26 @@ package probe
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"io"
-	"math/big"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
-// needTool returns the path of a real tool the test needs. Without it the
-// test skips, except under CI=true, where a missing tool is a failure:
-// CI must not go green by skipping the tests that matter.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
-
-// writeCert writes a fresh self-signed certificate (CN=localhost, valid
-// for a day) and its key to dir and returns both paths.
+// writeCert writes a fresh self-signed certificate for localhost (RSA, or
+// ECDSA P-256 when ecdsaKey is set) to dir and returns both paths.
 func writeCert(t testing.TB, dir string, ecdsaKey bool) (certPath, keyPath string) {
 	t.Helper()
-	var pub, priv any
 	if ecdsaKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pub, priv = &k.PublicKey, k
-	} else {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pub, priv = &k.PublicKey, k
+		return platformtest.SelfSignedCertECDSA(t, dir)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "localhost", Organization: []string{"tlsfloor test"}},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour).Truncate(time.Second),
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPath, keyPath = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certPath, keyPath
+	return platformtest.SelfSignedCert(t, dir)
 }
 
 var acceptRE = regexp.MustCompile(`ACCEPT (\S+)`)
@@ -94,7 +38,7 @@ func startSServer(t testing.TB, extra ...string) string {
 // ecdsaKey is set.
 func startSServerKey(t testing.TB, ecdsaKey bool, extra ...string) string {
 	t.Helper()
-	openssl := needTool(t, "openssl")
+	openssl := platformtest.RequireTool(t, "openssl")
 	dir := t.TempDir()
 	cert, key := writeCert(t, dir, ecdsaKey)
 	args := append([]string{"s_server", "-accept", "127.0.0.1:0", "-cert", cert, "-key", key}, extra...)
@@ -144,7 +88,7 @@ func startSServerKey(t testing.TB, ecdsaKey bool, extra ...string) string {
 // not refuse TLS 1.0/1.1 on the client side.
 func sClientAccepts(t testing.TB, addr, flag string) (bool, string) {
 	t.Helper()
-	openssl := needTool(t, "openssl")
+	openssl := platformtest.RequireTool(t, "openssl")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, openssl, "s_client", "-connect", addr, flag, "-cipher", "DEFAULT:@SECLEVEL=0")

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/tlsfloor/tlsfloor/platform"
+
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
 // freePort asks the kernel for an unused loopback port. Another process
@@ -48,8 +50,8 @@ type nginxServers struct {
 // servers on loopback ports chosen now.
 func startNginx(t testing.TB) nginxServers {
 	t.Helper()
-	bin := needTool(t, "nginx")
-	openssl := needTool(t, "openssl")
+	bin := platformtest.RequireTool(t, "nginx")
+	openssl := platformtest.RequireTool(t, "openssl")
 	dir := t.TempDir()
 	cert, key := writeCert(t, dir, false)
 	dh := filepath.Join(dir, "dhparam.pem")
@@ -251,7 +253,7 @@ type nmapTable struct {
 // -sT) and returns protocol -> accepted suite names, in IANA spelling.
 func nmapCiphers(t testing.TB, addr string) map[string][]string {
 	t.Helper()
-	nmap := needTool(t, "nmap")
+	nmap := platformtest.RequireTool(t, "nmap")
 	host, port, _ := net.SplitHostPort(addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -294,7 +296,7 @@ func nmapCiphers(t testing.TB, addr string) map[string][]string {
 // TestNginxCiphersMatchNmap compares our full cipher enumeration with
 // nmap's ssl-enum-ciphers against the same servers, per protocol.
 func TestNginxCiphersMatchNmap(t *testing.T) {
-	needTool(t, "nmap")
+	platformtest.RequireTool(t, "nmap")
 	s := startNginx(t)
 	for _, addr := range []string{s.legacy, s.modern} {
 		want := nmapCiphers(t, addr)

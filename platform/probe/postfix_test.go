@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/tlsfloor/tlsfloor/platform"
+
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
 // startPostfix runs Debian's Postfix as a private instance: its own
@@ -23,7 +25,7 @@ import (
 // hands the queue to the postfix user), so the test skips when not root.
 func startPostfix(t *testing.T) string {
 	t.Helper()
-	needTool(t, "postfix")
+	platformtest.RequireTool(t, "postfix")
 	master := "/usr/lib/postfix/sbin/master"
 	if _, err := os.Stat(master); err != nil {
 		if os.Getenv("CI") == "true" {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/tlsfloor/tlsfloor/platform"
+
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
 // smtpFront speaks the plain-text part of SMTP (greeting, EHLO, STARTTLS)
@@ -129,7 +131,7 @@ func TestOtherStartTLSDialogues(t *testing.T) {
 // sClientStartTLS is sClientAccepts through SMTP STARTTLS.
 func sClientStartTLS(t testing.TB, addr, flag string) bool {
 	t.Helper()
-	openssl := needTool(t, "openssl")
+	openssl := platformtest.RequireTool(t, "openssl")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	out, _ := exec.CommandContext(ctx, openssl, "s_client", "-starttls", "smtp", "-connect", addr, flag, "-cipher", "DEFAULT:@SECLEVEL=0").CombinedOutput()

@@ -9,13 +9,15 @@ import (
 	"time"
 
 	"github.com/tlsfloor/tlsfloor/platform"
+
+	"github.com/tlsfloor/tlsfloor/platform/platformtest"
 )
 
 // TestSuiteTableMatchesOpenSSL checks every code point and IANA name the
 // local OpenSSL knows against our table, in both directions for the code
 // points OpenSSL has: a typo in either column fails.
 func TestSuiteTableMatchesOpenSSL(t *testing.T) {
-	openssl := needTool(t, "openssl")
+	openssl := platformtest.RequireTool(t, "openssl")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, openssl, "ciphers", "-V", "-stdname", "ALL:COMPLEMENTOFALL:@SECLEVEL=0").Output()
