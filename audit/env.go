@@ -44,6 +44,17 @@ type Result struct {
 	Findings   []Finding
 }
 
+// ServerResult assembles a server scanner's result: the server's component
+// and findings first, then the TLS library it links when that is known.
+func ServerResult(c Component, findings []Finding, lib *Component, libFindings []Finding) Result {
+	res := Result{Components: []Component{c}, Findings: findings}
+	if lib != nil {
+		res.Components = append(res.Components, *lib)
+		res.Findings = append(res.Findings, libFindings...)
+	}
+	return res
+}
+
 // Scanner evaluates one kind of component on the host. A component that is
 // simply absent is reported with StatusNotFound, not as an error. An error
 // means the input could not be read with certainty (a parse error, an

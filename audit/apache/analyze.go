@@ -24,12 +24,7 @@ func (scanner) Scan(ctx context.Context, env *audit.Env) (audit.Result, error) {
 	if err != nil {
 		return audit.Result{}, err
 	}
-	res := audit.Result{Components: []audit.Component{a.Component}, Findings: a.Findings}
-	if a.LibraryComponent != nil {
-		res.Components = append(res.Components, *a.LibraryComponent)
-		res.Findings = append(res.Findings, a.LibraryFindings...)
-	}
-	return res, nil
+	return audit.ServerResult(a.Component, a.Findings, a.LibraryComponent, a.LibraryFindings), nil
 }
 
 // Analyze finds, parses and evaluates the Apache configuration. Found is
