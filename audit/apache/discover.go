@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/tlsfloor/tlsfloor/audit"
 )
@@ -43,17 +44,17 @@ type VInfo struct {
 }
 
 var (
-	reVersion = regexp.MustCompile(`Server version:\s*Apache/([0-9][0-9.]*)`)
-	reDefine  = regexp.MustCompile(`-D\s+(HTTPD_ROOT|SERVER_CONFIG_FILE)="([^"]*)"`)
+	reVersion = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`Server version:\s*Apache/([0-9][0-9.]*)`) })
+	reDefine  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`-D\s+(HTTPD_ROOT|SERVER_CONFIG_FILE)="([^"]*)"`) })
 )
 
 // ParseV reads the output of apachectl -V / apache2ctl -V / httpd -V.
 func ParseV(out string) VInfo {
 	var v VInfo
-	if m := reVersion.FindStringSubmatch(out); m != nil {
+	if m := reVersion().FindStringSubmatch(out); m != nil {
 		v.Version, _ = audit.ParseServerVersion(m[1])
 	}
-	for _, m := range reDefine.FindAllStringSubmatch(out, -1) {
+	for _, m := range reDefine().FindAllStringSubmatch(out, -1) {
 		if m[1] == "HTTPD_ROOT" {
 			v.HTTPDRoot = m[2]
 		} else {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/tlsfloor/tlsfloor/audit"
 	"github.com/tlsfloor/tlsfloor/audit/openssl"
@@ -61,27 +62,29 @@ type vInfo struct {
 }
 
 var (
-	reVersion = regexp.MustCompile(`nginx version: [^/\s]+/(\d+(?:\.\d+)*)`)
-	reBuilt   = regexp.MustCompile(`(?m)^built with (.*?)(?: \(running with (.*)\))?\s*$`)
-	reConf    = regexp.MustCompile(`--conf-path=('[^']*'|"[^"]*"|\S+)`)
-	rePrefix  = regexp.MustCompile(`--prefix=('[^']*'|"[^"]*"|\S+)`)
+	reVersion = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`nginx version: [^/\s]+/(\d+(?:\.\d+)*)`) })
+	reBuilt   = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?m)^built with (.*?)(?: \(running with (.*)\))?\s*$`)
+	})
+	reConf   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`--conf-path=('[^']*'|"[^"]*"|\S+)`) })
+	rePrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`--prefix=('[^']*'|"[^"]*"|\S+)`) })
 )
 
 // parseV reads nginx -V output (nginx writes it to stderr; stdout is read
 // too for wrappers that redirect it).
 func parseV(out string) vInfo {
 	var v vInfo
-	if m := reVersion.FindStringSubmatch(out); m != nil {
+	if m := reVersion().FindStringSubmatch(out); m != nil {
 		v.version = m[1]
 	}
-	if m := reBuilt.FindStringSubmatch(out); m != nil {
+	if m := reBuilt().FindStringSubmatch(out); m != nil {
 		v.built, v.running = strings.TrimSpace(m[1]), strings.TrimSpace(m[2])
 	}
 	unq := func(s string) string { return strings.Trim(s, `'"`) }
-	if m := reConf.FindStringSubmatch(out); m != nil {
+	if m := reConf().FindStringSubmatch(out); m != nil {
 		v.confPath = unq(m[1])
 	}
-	if m := rePrefix.FindStringSubmatch(out); m != nil {
+	if m := rePrefix().FindStringSubmatch(out); m != nil {
 		v.prefix = unq(m[1])
 	}
 	return v

@@ -3,12 +3,13 @@ package openssl
 import (
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/tlsfloor/tlsfloor/audit"
 )
 
-var reSecLevel0 = regexp.MustCompile(`@SECLEVEL=0\b`)
+var reSecLevel0 = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`@SECLEVEL=0\b`) })
 
 // LegacyBlocked reports whether the library refuses TLS 1.0/1.1 in practice
 // even when a server's configuration lists them: OpenSSL 3 and later reject
@@ -20,7 +21,7 @@ func LegacyBlocked(lib Version, cipherStrings ...string) bool {
 		return false
 	}
 	for _, c := range cipherStrings {
-		if reSecLevel0.MatchString(c) {
+		if reSecLevel0().MatchString(c) {
 			return false
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/tlsfloor/tlsfloor/platform"
 )
@@ -42,14 +43,16 @@ var ErrNotFound = errors.New("library not found")
 // soname matches OpenSSL's libssl/libcrypto SONAMEs (libssl.so.3,
 // libssl.so.1.1, libssl.so.1.0.0, RHEL 7's libssl.so.10). NSS's libssl3.so
 // does not match: it is not OpenSSL.
-var reSONAME = regexp.MustCompile(`^lib(ssl|crypto)\.so\.(\d+(?:\.\d+)*)$`)
+var reSONAME = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^lib(ssl|crypto)\.so\.(\d+(?:\.\d+)*)$`) })
 
 // reVersionText checks a candidate version string found inside a library
 // or binary. The run-time text of OpenSSL and LibreSSL is
 // "OpenSSL 3.0.22 25 Aug 2026", "LibreSSL 3.8.2"; a version must end in a
 // blank, a dash or the string's end, so build paths such as
 // "openssl-1.1.1w/crypto" do not count.
-var reVersionText = regexp.MustCompile(`^(?:OpenSSL|LibreSSL) \d{1,4}\.\d{1,4}\.\d{1,4}[a-z]{0,2}(?:[ -]|$)`)
+var reVersionText = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:OpenSSL|LibreSSL) \d{1,4}\.\d{1,4}\.\d{1,4}[a-z]{0,2}(?:[ -]|$)`)
+})
 
 // LinkedLibrary finds the TLS library that binary links: DT_NEEDED resolved
 // as ld.so does (DT_RPATH, LD_LIBRARY_PATH, DT_RUNPATH, ld.so.cache, default
@@ -76,7 +79,7 @@ func LinkedLibrary(fsys platform.FS, binary string, getenv func(string) string) 
 	}
 	var ssl, crypto string
 	for _, n := range needed {
-		if m := reSONAME.FindStringSubmatch(n); m != nil {
+		if m := reSONAME().FindStringSubmatch(n); m != nil {
 			if m[1] == "crypto" && crypto == "" {
 				crypto = n
 			}
@@ -196,7 +199,7 @@ func findVersionText(data []byte) (Version, bool) {
 			continue
 		}
 		w := window(data, start, 80)
-		if !reVersionText.Match(w) {
+		if !reVersionText().Match(w) {
 			continue
 		}
 		if v, err := Parse(string(w)); err == nil {

@@ -337,7 +337,7 @@ func TestSONAMEPattern(t *testing.T) {
 		"libssl3.so": false, // NSS, not OpenSSL
 		"libssl.so":  false, "libcrypto.so": false, "libsmime3.so": false, "libssl.so.3.bak": false,
 	} {
-		if got := reSONAME.MatchString(name); got != want {
+		if got := reSONAME().MatchString(name); got != want {
 			t.Errorf("reSONAME(%s) = %v, want %v", name, got, want)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tlsfloor/tlsfloor/audit"
 	"github.com/tlsfloor/tlsfloor/platform"
@@ -250,11 +251,11 @@ func protocolCommand(e *Entry) (off audit.ProtocolSet, err error) {
 	return off, nil
 }
 
-var reSecLevel = regexp.MustCompile(`@SECLEVEL=(\d)`)
+var reSecLevel = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`@SECLEVEL=(\d)`) })
 
 // secLevel returns the last @SECLEVEL=n in a cipher string.
 func secLevel(cipher string) (int, bool) {
-	ms := reSecLevel.FindAllStringSubmatch(cipher, -1)
+	ms := reSecLevel().FindAllStringSubmatch(cipher, -1)
 	if len(ms) == 0 {
 		return 0, false
 	}

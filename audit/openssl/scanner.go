@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tlsfloor/tlsfloor/audit"
@@ -36,8 +37,8 @@ type CLI struct {
 }
 
 var (
-	reOpenSSLDir = regexp.MustCompile(`(?m)^OPENSSLDIR: "([^"]*)"`)
-	reLevelFlag  = regexp.MustCompile(`-DOPENSSL_TLS_SECURITY_LEVEL=(\d)`)
+	reOpenSSLDir = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^OPENSSLDIR: "([^"]*)"`) })
+	reLevelFlag  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`-DOPENSSL_TLS_SECURITY_LEVEL=(\d)`) })
 )
 
 // FindCLI locates the openssl CLI and reads its library version: by
@@ -94,10 +95,10 @@ func FindCLI(ctx context.Context, env *audit.Env) (CLI, bool) {
 	}
 	cli.Ran = true
 	cli.Lib.Version = v
-	if m := reOpenSSLDir.FindStringSubmatch(text); m != nil {
+	if m := reOpenSSLDir().FindStringSubmatch(text); m != nil {
 		cli.Dir = m[1]
 	}
-	if m := reLevelFlag.FindStringSubmatch(text); m != nil {
+	if m := reLevelFlag().FindStringSubmatch(text); m != nil {
 		cli.Level, _ = strconv.Atoi(m[1])
 	}
 	// Name the library file too, so the report can be matched with the

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	goversion "github.com/hashicorp/go-version"
 )
@@ -52,14 +53,21 @@ type Version struct {
 // every conversion inside int without overflow checks.
 const num = `(\d{1,4})\.(\d{1,4})\.(\d{1,4})`
 
+// The regular expressions are compiled on first use, not at package init:
+// init runs at every start of the binary, for commands such as probe that
+// never parse a version too (see testdata/bench/probe.sh).
 var (
-	reOpenSSL = regexp.MustCompile(`(?i:openssl)[ /_-]?` + num + `([a-zA-Z]*)(?:-(alpha|beta|pre|dev)(\d{0,4}))?`)
-	reLibre   = regexp.MustCompile(`LibreSSL[ /]?` + num)
-	reBoring  = regexp.MustCompile(`BoringSSL`)
-	reAWSLC   = regexp.MustCompile(`AWS-LC(?: FIPS)?(?: ` + num + `)?`)
-	reBare    = regexp.MustCompile(`^` + num + `([a-zA-Z]*)(?:-(alpha|beta|pre|dev)(\d{0,4}))?`)
-	reFIPS    = regexp.MustCompile(`(?i)(?:^|[-\s_])fips\b`)
-	reRuntime = regexp.MustCompile(`\((?:Library:|running with) `)
+	reOpenSSL = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i:openssl)[ /_-]?` + num + `([a-zA-Z]*)(?:-(alpha|beta|pre|dev)(\d{0,4}))?`)
+	})
+	reLibre  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`LibreSSL[ /]?` + num) })
+	reBoring = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`BoringSSL`) })
+	reAWSLC  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`AWS-LC(?: FIPS)?(?: ` + num + `)?`) })
+	reBare   = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^` + num + `([a-zA-Z]*)(?:-(alpha|beta|pre|dev)(\d{0,4}))?`)
+	})
+	reFIPS    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)(?:^|[-\s_])fips\b`) })
+	reRuntime = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\((?:Library:|running with) `) })
 )
 
 // Parse reads a version out of text such as `openssl version` output
@@ -71,7 +79,7 @@ var (
 // "(running with …)", the run-time one wins: it is the code that handshakes.
 func Parse(s string) (Version, error) {
 	raw := strings.TrimSpace(s)
-	if loc := reRuntime.FindStringIndex(raw); loc != nil {
+	if loc := reRuntime().FindStringIndex(raw); loc != nil {
 		if v, err := parse(raw[loc[1]:]); err == nil {
 			v.Raw = raw
 			return v, nil
@@ -89,13 +97,13 @@ func parse(raw string) (Version, error) {
 	var v Version
 	// BoringSSL and AWS-LC pretend to be "OpenSSL 1.1.1"; their own marker
 	// decides, wherever it is.
-	if loc := reBoring.FindStringIndex(raw); loc != nil {
+	if loc := reBoring().FindStringIndex(raw); loc != nil {
 		v.Flavor = FlavorBoringSSL
 		v.Major, v.Minor, v.Patch = 1, 1, 1
 		v.FIPS = fipsAfter(raw, loc[1])
 		return v, nil
 	}
-	if m := reAWSLC.FindStringSubmatchIndex(raw); m != nil {
+	if m := reAWSLC().FindStringSubmatchIndex(raw); m != nil {
 		v.Flavor = FlavorAWSLC
 		v.Major, v.Minor, v.Patch = 1, 1, 1
 		v.FIPS = strings.Contains(raw[m[0]:m[1]], "FIPS") || fipsAfter(raw, m[1])
@@ -109,8 +117,8 @@ func parse(raw string) (Version, error) {
 		return v, nil
 	}
 	// Otherwise the earliest plausible LibreSSL or OpenSSL mention wins.
-	libre := reLibre.FindAllStringSubmatchIndex(raw, -1)
-	ossl := reOpenSSL.FindAllStringSubmatchIndex(raw, -1)
+	libre := reLibre().FindAllStringSubmatchIndex(raw, -1)
+	ossl := reOpenSSL().FindAllStringSubmatchIndex(raw, -1)
 	for len(libre) > 0 || len(ossl) > 0 {
 		if len(libre) > 0 && (len(ossl) == 0 || libre[0][0] < ossl[0][0]) {
 			m := libre[0]
@@ -129,7 +137,7 @@ func parse(raw string) (Version, error) {
 			return got, nil
 		}
 	}
-	if m := reBare.FindStringSubmatchIndex(raw); m != nil {
+	if m := reBare().FindStringSubmatchIndex(raw); m != nil {
 		if got, ok := openSSLMatch(raw, m); ok {
 			return got, nil
 		}
@@ -189,7 +197,7 @@ func fipsAfter(s string, i int) bool {
 	if len(tail) > 40 {
 		tail = tail[:40]
 	}
-	return reFIPS.MatchString(tail)
+	return reFIPS().MatchString(tail)
 }
 
 func atoi(s string) int {
