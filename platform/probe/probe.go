@@ -367,28 +367,34 @@ func isAlert(err error, desc byte) bool {
 // rest. A version probe then usually needs one hello, and a server that
 // follows the client's order shows the suite a real client would get.
 //
-// The result is computed once per version and returned as a copy.
+// The orders are ranked ahead of time (rankSuites, stored in
+// suites_table.go) and returned as a copy.
 func offerOrder(v platform.TLSVersion) []uint16 {
-	return slices.Clone(offerOrders()[v])
+	switch v {
+	case platform.VersionSSL30:
+		return slices.Clone(offerSSL30[:])
+	case platform.VersionTLS10:
+		return slices.Clone(offerTLS10[:])
+	case platform.VersionTLS11:
+		return slices.Clone(offerTLS11[:])
+	case platform.VersionTLS12:
+		return slices.Clone(offerTLS12[:])
+	case platform.VersionTLS13:
+		return slices.Clone(offerTLS13[:])
+	}
+	return nil
 }
 
-var offerOrders = sync.OnceValue(func() map[platform.TLSVersion][]uint16 {
-	m := make(map[platform.TLSVersion][]uint16)
-	for _, v := range platform.ProbeVersions() {
-		if v != platform.VersionSSL20 {
-			m[v] = rankSuites(v)
-		}
-	}
-	return m
-})
+// rankSuites computes offerOrder's ranking from the suite table.
+func rankSuites(v platform.TLSVersion) []uint16 { return rankSuitesFrom(parsedSuites(), v) }
 
-func rankSuites(v platform.TLSVersion) []uint16 {
+func rankSuitesFrom(suites []Suite, v platform.TLSVersion) []uint16 {
 	type ranked struct {
 		code uint16
 		rank int
 	}
 	var rs []ranked
-	for _, s := range parsedSuites() {
+	for _, s := range suites {
 		if v == platform.VersionTLS13 && !s.TLS13 || v != platform.VersionTLS13 && (s.TLS13 || s.MinVersion > v) {
 			continue
 		}

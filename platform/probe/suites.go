@@ -5,7 +5,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/tlsfloor/tlsfloor/platform"
 )
@@ -16,12 +15,6 @@ const (
 	GradeWeak     = "weak"
 	GradeInsecure = "insecure"
 )
-
-// suiteEntry is one row of suiteTable.
-type suiteEntry struct {
-	code uint16
-	name string
-}
 
 // Suite is a TLS cipher suite with the properties its grade comes from.
 type Suite struct {
@@ -55,16 +48,8 @@ func LookupSuite(code uint16) (Suite, bool) {
 	return Suite{}, false
 }
 
-// parsedSuites is suiteTable parsed once: every probe ranks and names
-// suites, and parsing the names each time cost more CPU than the
-// handshakes' own bookkeeping.
-var parsedSuites = sync.OnceValue(func() []Suite {
-	out := make([]Suite, 0, len(suiteTable))
-	for _, e := range suiteTable {
-		out = append(out, parseSuite(e.code, e.name))
-	}
-	return out
-})
+// parsedSuites is the table with its derived columns (see suiteTable).
+func parsedSuites() []Suite { return suiteTable[:] }
 
 // SuiteName returns the IANA name of code, or its hex form if unknown.
 func SuiteName(code uint16) string {

@@ -47,13 +47,13 @@ func TestSuiteTableMatchesOpenSSL(t *testing.T) {
 func TestSuiteTableSortedUnique(t *testing.T) {
 	seen := map[string]bool{}
 	for i, e := range suiteTable {
-		if i > 0 && suiteTable[i-1].code >= e.code {
-			t.Errorf("table not strictly sorted at 0x%04X", e.code)
+		if i > 0 && suiteTable[i-1].Code >= e.Code {
+			t.Errorf("table not strictly sorted at 0x%04X", e.Code)
 		}
-		if seen[e.name] {
-			t.Errorf("duplicate name %s", e.name)
+		if seen[e.Name] {
+			t.Errorf("duplicate name %s", e.Name)
 		}
-		seen[e.name] = true
+		seen[e.Name] = true
 	}
 }
 
