@@ -137,6 +137,7 @@ terminal it applies only with --yes.`,
 	fl.StringVar(&opts.BackupDir, "backup-dir", "", "backup `DIR` (default /var/lib/tlsfloor/backups; Windows %ProgramData%\\tlsfloor\\backups)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("tls13", cobra.FixedCompletions([]string{"auto", "on", "off"}, cobra.ShellCompDirectiveNoFileComp))
+	cmdutil.CatchSignals(cmd)
 	return cmd
 }
 

@@ -82,6 +82,7 @@ It refuses when a file was changed by someone else after the fix, unless
 	fl.StringVar(&opts.BackupDir, "backup-dir", "", "backup `DIR` (default as for fix)")
 	fl.StringVar(&opts.Root, "root", "", "treat `DIR` as the file-system root (as given to fix)")
 	fl.StringVar(&opts.formatFlag, "format", "text", "output `FORMAT`: text or json")
+	cmdutil.CatchSignals(cmd)
 	return cmd
 }
 

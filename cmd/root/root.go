@@ -102,10 +102,7 @@ diff first, backups and automatic rollback.`,
 
 // Main runs the CLI with os.Args and returns the exit code.
 func Main() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	f := NewFactory()
-	return Execute(ctx, f, os.Args[1:])
+	return Execute(context.Background(), NewFactory(), os.Args[1:])
 }
 
 // Execute runs the command tree with args and maps the error to an exit code.
@@ -118,6 +115,18 @@ func Execute(ctx context.Context, f *cmdutil.Factory, args []string) (code int) 
 		}
 	}()
 	cmd := NewCmdRoot(f)
+	stopSignals := func() {}
+	defer func() { stopSignals() }()
+	// Commands marked with cmdutil.CatchSignals see SIGINT and SIGTERM as
+	// a cancelled context; the others end at once, as they write nothing.
+	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		if cmdutil.CatchesSignals(c) {
+			var sctx context.Context
+			sctx, stopSignals = signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+			c.SetContext(sctx)
+		}
+		return nil
+	}
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
 	return ExitCode(err, f, cmd)

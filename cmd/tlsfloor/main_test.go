@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -31,7 +32,8 @@ func TestScripts(t *testing.T) {
 		RequireUniqueNames:  true,
 		UpdateScripts:       *platformtest.Update,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits": cmdExits,
+			"exits":    cmdExits,
+			"waitfile": cmdWaitFile,
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("HOME", env.WorkDir)
@@ -66,10 +68,27 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
+// cmdWaitFile waits up to 30 s for a file to appear: "waitfile PATH",
+// for a background command to reach a known point.
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitfile PATH")
+	}
+	path := ts.MkAbs(args[0])
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+	}
+	ts.Fatalf("waitfile: %s did not appear within 30s", path)
+}
+
 // fakeNginx stands in for nginx in scripts: -v/-V print a version to stderr
 // as nginx does (FAKE_NGINX_VERSION, default 1.22.1); -t -c FILE fails when
 // FILE contains "TLSv1.3" and FAKE_NGINX_REJECT_TLS13 is set (an nginx too old
-// for the token), otherwise succeeds; -s reload succeeds.
+// for the token), otherwise succeeds; with FAKE_NGINX_BLOCK_TEST=PATH it
+// first creates PATH and then hangs for a minute (a test to interrupt);
+// -s reload succeeds.
 func fakeNginx() {
 	version := os.Getenv("FAKE_NGINX_VERSION")
 	if version == "" {
@@ -91,6 +110,10 @@ func fakeNginx() {
 				if args[j] == "-c" {
 					conf = args[j+1]
 				}
+			}
+			if mark := os.Getenv("FAKE_NGINX_BLOCK_TEST"); mark != "" {
+				_ = os.WriteFile(mark, nil, 0o600)
+				time.Sleep(time.Minute)
 			}
 			b, err := os.ReadFile(conf)
 			if err != nil {

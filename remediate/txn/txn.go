@@ -549,6 +549,11 @@ func (t *txn) rollback(ctx context.Context, stage string, cause error) error {
 // was reloaded, and records the outcome in the manifest. It runs under
 // WithoutCancel: an interrupt must not leave a half-restored tree.
 func (t *txn) rollbackOut(ctx context.Context, stage string, cause error, output string) error {
+	if ctx.Err() != nil && !errors.Is(cause, ctx.Err()) {
+		// The step failed because SIGINT/SIGTERM cancelled it (a killed
+		// config test, say): say so rather than blame the step.
+		cause = fmt.Errorf("interrupted: %w", cause)
+	}
 	ctx = context.WithoutCancel(ctx)
 	// The failing command's output travels in RolledBackError.Output; the
 	// caller prints it once, after the restore lines.
