@@ -39,13 +39,32 @@ func (p Protocol) String() string {
 	return fmt.Sprintf("Protocol(%d)", uint8(p))
 }
 
+// protocolKey lower-cases s (ASCII) and drops white space and dashes, with "_" read as
+// ".": "TLS 1.2", "tls-1_2" and "TLSv1.2" become "tls1.2" and "tlsv1.2". A
+// loop, not a strings.Replacer: ParseProtocol runs for every protocol
+// token of every config file, and building a Replacer per call cost more
+// than the rest of the parse.
+func protocolKey(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' || c == '-':
+		case c == '_':
+			b = append(b, '.')
+		case 'A' <= c && c <= 'Z':
+			b = append(b, c+'a'-'A')
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
 // ParseProtocol accepts the spellings used by nginx (TLSv1), Apache (TLSv1.1),
 // SChannel ("TLS 1.2"), the report (TLSv1.0) and plain version numbers (1.2),
 // case-insensitively.
 func ParseProtocol(s string) (Protocol, bool) {
-	k := strings.ToLower(strings.TrimSpace(s))
-	k = strings.NewReplacer(" ", "", "_", ".", "-", "").Replace(k)
-	switch k {
+	switch k := protocolKey(s); k {
 	case "sslv2", "ssl2", "ssl2.0", "sslv2.0":
 		return SSLv2, true
 	case "sslv3", "ssl3", "ssl3.0", "sslv3.0":

@@ -15,6 +15,7 @@ func TestParseProtocolSpellings(t *testing.T) {
 		{"TLSv1.1", TLS11}, {"TLS 1.1", TLS11}, {"1.1", TLS11},
 		{"tlsv1.2", TLS12}, {"tls1_2", TLS12}, {"1.2", TLS12},
 		{"TLSv1.3", TLS13}, {"TLS 1.3", TLS13},
+		{" TLSv1.2\n", TLS12}, {"TLS-1.2", TLS12}, {"TLS1_3", TLS13}, {"TLSV1.1", TLS11},
 	}
 	for _, tt := range tests {
 		got, ok := ParseProtocol(tt.in)
@@ -22,7 +23,7 @@ func TestParseProtocolSpellings(t *testing.T) {
 			t.Errorf("ParseProtocol(%q) = %v, %v; want %v", tt.in, got, ok, tt.want)
 		}
 	}
-	for _, bad := range []string{"", "TLSv1.4", "all", "+TLSv1.2", "SSLv4"} {
+	for _, bad := range []string{"", "TLSv1.4", "all", "+TLSv1.2", "SSLv4", "TLSv1.2x", "TLSv1.2+"} {
 		if p, ok := ParseProtocol(bad); ok {
 			t.Errorf("ParseProtocol(%q) = %v, want failure", bad, p)
 		}

@@ -95,7 +95,7 @@ func (w *builder) bytes(p []byte) {
 // of the length prefix in bytes (1, 2 or 3).
 func (w *builder) vec(n int, f func()) {
 	at := len(w.b)
-	w.b = append(w.b, make([]byte, n)...)
+	w.b = append(w.b, 0, 0, 0)[:at+n]
 	f()
 	l := len(w.b) - at - n
 	for i := n - 1; i >= 0; i-- {
@@ -126,7 +126,10 @@ func (h hello) marshal() []byte {
 	if legacy == platform.VersionTLS13 {
 		legacy = platform.VersionTLS12
 	}
-	var body builder
+	// Sized for the whole hello up front: growing three buffers append by
+	// append was most of marshal's cost.
+	size := 2*len(h.suites) + 600
+	body := builder{b: make([]byte, 0, size)}
 	body.u16(uint16(legacy))
 	body.bytes(randomBytes(32))
 	body.vec(1, func() {
@@ -146,11 +149,11 @@ func (h hello) marshal() []byte {
 	if h.version >= platform.VersionTLS10 {
 		body.vec(2, func() { h.extensions(&body) })
 	}
-	var hs builder
+	hs := builder{b: make([]byte, 0, len(body.b)+4)}
 	hs.u8(1) // client_hello
 	hs.vec(3, func() { hs.bytes(body.b) })
 
-	var rec builder
+	rec := builder{b: make([]byte, 0, len(hs.b)+5)}
 	rec.u8(recHandshake)
 	// Record version: 0x0300 for SSLv3, else 0x0301, which every server accepts.
 	if h.version == platform.VersionSSL30 {
