@@ -26,6 +26,12 @@ for t in go nginx openssl python3; do have "$t" || { echo "probe.sh: $t is requi
 
 echo "building tlsfloor..." >&2
 (cd "$ROOT" && CGO_ENABLED=0 go build -o "$WORK/tlsfloor" ./cmd/tlsfloor)
+# The floor for any Go command line tool: an empty static program, built
+# with the same toolchain, started and reaped like the others.
+mkdir -p "$WORK/empty"
+printf 'package main\n\nfunc main() {}\n' >"$WORK/empty/main.go"
+printf 'module empty\n' >"$WORK/empty/go.mod"
+(cd "$WORK/empty" && CGO_ENABLED=0 GOFLAGS= go build -o "$WORK/empty-go" .)
 
 # Loopback-only resolver for the third-party scanners.
 printf 'nameserver 127.0.0.1\n' >"$WORK/resolv.conf"
@@ -97,15 +103,18 @@ PY
 # each one's median wall time in ms. Process start-up counts for every tool.
 # It also records, per command, the mean CPU time of the command's own
 # processes (rusage of the waited-for children) and of the nginx workers
-# during its runs (/proc, clock ticks): the server's share is work no client
+# during its runs (/proc/PID/schedstat): the server's share is work no client
 # can avoid (a signature per ECDHE/DHE handshake) and bounds the wall time
 # on a small host.
 TESTSSL=""
 have testssl && TESTSSL=testssl
 have testssl.sh && TESTSSL=testssl.sh
+# tlsfloor runs five times as often as the scanners: its runs take
+# milliseconds, and more of them steady its median.
 {
-	echo "tlsfloor $RUNS $TF probe $ADDR"
-	echo "tlsfloor_ciphers $RUNS $TF probe --ciphers $ADDR"
+	echo "empty_go $((5 * RUNS)) $WORK/empty-go"
+	echo "tlsfloor $((5 * RUNS)) $TF probe $ADDR"
+	echo "tlsfloor_ciphers $((5 * RUNS)) $TF probe --ciphers $ADDR"
 	have nmap && echo "nmap $RUNS nmap -n -Pn -sT -p $PORT --script ssl-enum-ciphers 127.0.0.1"
 	have sslscan && echo "sslscan $RUNS sslscan --no-colour $ADDR"
 	[ -n "$TESTSSL" ] && echo "testssl 1 $TESTSSL --warnings batch --nodns none --color 0 --quiet --protocols $ADDR"
@@ -119,14 +128,18 @@ for line in open(sys.argv[1]):
     jobs.append((name, int(runs), argv, [], [0.0, 0]))
 workers = sys.argv[2].split()
 tick = 1000 / os.sysconf("SC_CLK_TCK")
-def server_ticks():
-    n = 0
+def server_ms():
+    # /proc/PID/schedstat: time on CPU in ns; /proc/PID/stat ticks if absent.
+    n = 0.0
     for p in workers:
         try:
-            f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
-            n += int(f[11]) + int(f[12])
-        except OSError:
-            pass
+            n += int(open(f"/proc/{p}/schedstat").read().split()[0]) / 1e6
+        except (OSError, ValueError, IndexError):
+            try:
+                f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+                n += (int(f[11]) + int(f[12])) * tick
+            except OSError:
+                pass
     return n
 def own_cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -134,14 +147,14 @@ def own_cpu():
 for i in range(max(j[1] for j in jobs)):
     for name, runs, argv, xs, cpu in jobs:
         if i < runs:
-            c0, s0 = own_cpu(), server_ticks()
+            c0, s0 = own_cpu(), server_ms()
             t = time.perf_counter()
             subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             xs.append((time.perf_counter() - t) * 1000)
             cpu[0] += own_cpu() - c0
-            cpu[1] += server_ticks() - s0
+            cpu[1] += server_ms() - s0
 for name, runs, _, xs, cpu in jobs:
-    print(name, f"{statistics.median(xs):.1f}", f"{cpu[0] / runs:.1f}", f"{cpu[1] * tick / runs:.1f}")
+    print(name, f"{statistics.median(xs):.1f}", f"{cpu[0] / runs:.1f}", f"{cpu[1] / runs:.1f}")
 PY
 declare -A MS CPU SRV
 while read -r name ms cpu srv; do MS[$name]=$ms; CPU[$name]=$cpu; SRV[$name]=$srv; done <"$WORK/times"
@@ -194,12 +207,13 @@ fi
 
 ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a/b:.0f}x')" "$1" "$2"; }
 echo
-echo "timing: medians of $RUNS runs each (testssl: 1), run round-robin, process start-up included"
-echo "target: nginx $(nginx -v 2>&1 | sed 's/.*\///') legacy fixture on $ADDR; $(nproc) cores; runs: $RUNS (testssl: 1)"
+echo "timing: medians, run round-robin, process start-up included; runs: tlsfloor $((5 * RUNS)), nmap and sslscan $RUNS, testssl 1"
+echo "target: nginx $(nginx -v 2>&1 | sed 's/.*\///') legacy fixture on $ADDR; $(nproc) cores"
 echo "scanner isolation: $ISOLATION"
 echo "tlsfloor accepted versions: $OURS_V; suite/version pairs: $(wc -l <<<"$OURS_C")"
 echo
 printf '%-34s %10s %14s  %s\n' "command" "median ms" "tlsfloor is" "same accepted list"
+printf '%-34s %10s %14s  %s\n' "empty static Go program (floor)" "${MS[empty_go]}" "-" "-"
 printf '%-34s %10s %14s  %s\n' "tlsfloor probe (versions)" "${MS[tlsfloor]}" "-" "-"
 printf '%-34s %10s %14s  %s\n' "tlsfloor probe --ciphers" "${MS[tlsfloor_ciphers]}" "-" "-"
 if [ -n "${MS[nmap]:-}" ]; then
@@ -209,8 +223,8 @@ fi
 [ -n "${MS[sslscan]:-}" ] && printf '%-34s %10s %14s  %s\n' "sslscan vs versions" "${MS[sslscan]}" "$(ratio "${MS[sslscan]}" "${MS[tlsfloor]}") faster" "versions: $SSLSCAN_AGREE"
 [ -n "${MS[testssl]:-}" ] && printf '%-34s %10s %14s  %s\n' "testssl --protocols vs versions" "${MS[testssl]}" "$(ratio "${MS[testssl]}" "${MS[tlsfloor]}") faster" "versions: $TESTSSL_AGREE"
 echo
-echo "CPU per run, mean ms (the command's own processes; the nginx workers meanwhile, in $((1000 / $(getconf CLK_TCK))) ms ticks):"
-for name in tlsfloor tlsfloor_ciphers nmap sslscan testssl; do
+echo "CPU per run, mean ms (the command's own processes; the nginx workers meanwhile):"
+for name in empty_go tlsfloor tlsfloor_ciphers nmap sslscan testssl; do
 	[ -n "${MS[$name]:-}" ] || continue
 	printf '  %-18s own %8s   nginx %8s\n' "$name" "${CPU[$name]}" "${SRV[$name]}"
 done
