@@ -32,6 +32,11 @@ mkdir -p "$WORK/empty"
 printf 'package main\n\nfunc main() {}\n' >"$WORK/empty/main.go"
 printf 'module empty\n' >"$WORK/empty/go.mod"
 (cd "$WORK/empty" && CGO_ENABLED=0 GOFLAGS= go build -o "$WORK/empty-go" .)
+# Two steps between it and tlsfloor: every tlsfloor package linked but
+# nothing run (their initialisation), and the versions check through
+# platform/probe alone (the handshakes without the command tree).
+(cd "$ROOT" && CGO_ENABLED=0 go build -o "$WORK/imports-only" ./testdata/bench/startup/imports &&
+	CGO_ENABLED=0 go build -o "$WORK/probe-only" ./testdata/bench/startup/probeonly)
 
 # Loopback-only resolver for the third-party scanners.
 printf 'nameserver 127.0.0.1\n' >"$WORK/resolv.conf"
@@ -113,6 +118,8 @@ have testssl.sh && TESTSSL=testssl.sh
 # milliseconds, and more of them steady its median.
 {
 	echo "empty_go $((5 * RUNS)) $WORK/empty-go"
+	echo "imports_only $((5 * RUNS)) $WORK/imports-only"
+	echo "probe_only $((5 * RUNS)) $WORK/probe-only $ADDR"
 	echo "tlsfloor $((5 * RUNS)) $TF probe $ADDR"
 	echo "tlsfloor_ciphers $((5 * RUNS)) $TF probe --ciphers $ADDR"
 	have nmap && echo "nmap $RUNS nmap -n -Pn -sT -p $PORT --script ssl-enum-ciphers 127.0.0.1"
@@ -214,6 +221,8 @@ echo "tlsfloor accepted versions: $OURS_V; suite/version pairs: $(wc -l <<<"$OUR
 echo
 printf '%-34s %10s %14s  %s\n' "command" "median ms" "tlsfloor is" "same accepted list"
 printf '%-34s %10s %14s  %s\n' "empty static Go program (floor)" "${MS[empty_go]}" "-" "-"
+printf '%-34s %10s %14s  %s\n' "  + every tlsfloor package linked" "${MS[imports_only]}" "-" "-"
+printf '%-34s %10s %14s  %s\n' "  versions via platform/probe only" "${MS[probe_only]}" "-" "-"
 printf '%-34s %10s %14s  %s\n' "tlsfloor probe (versions)" "${MS[tlsfloor]}" "-" "-"
 printf '%-34s %10s %14s  %s\n' "tlsfloor probe --ciphers" "${MS[tlsfloor_ciphers]}" "-" "-"
 if [ -n "${MS[nmap]:-}" ]; then
@@ -224,7 +233,7 @@ fi
 [ -n "${MS[testssl]:-}" ] && printf '%-34s %10s %14s  %s\n' "testssl --protocols vs versions" "${MS[testssl]}" "$(ratio "${MS[testssl]}" "${MS[tlsfloor]}") faster" "versions: $TESTSSL_AGREE"
 echo
 echo "CPU per run, mean ms (the command's own processes; the nginx workers meanwhile):"
-for name in empty_go tlsfloor tlsfloor_ciphers nmap sslscan testssl; do
+for name in empty_go imports_only probe_only tlsfloor tlsfloor_ciphers nmap sslscan testssl; do
 	[ -n "${MS[$name]:-}" ] || continue
 	printf '  %-18s own %8s   nginx %8s\n' "$name" "${CPU[$name]}" "${SRV[$name]}"
 done
