@@ -23,9 +23,21 @@ type Options struct {
 	MinVersion audit.Protocol
 	FailOn     audit.Severity
 	Live       bool
-	GOOS       string
+	// Only limits the audit to some components (--only); nil audits all.
+	Only cmdutil.Components
+	GOOS string
 
 	formatFlag, minFlag, failFlag string
+	onlyFlag                      []string
+}
+
+// Components lists what --only can select on goos: the Linux scanners by
+// name. Windows has one component, the registry, and no --only.
+func Components(goos string) []string {
+	if goos == "windows" {
+		return nil
+	}
+	return []string{"nginx", "apache", "openssl"}
 }
 
 // NewCmdAudit builds `tlsfloor audit`. runF replaces the run function in tests.
@@ -54,6 +66,9 @@ Exit status: 0 compliant, 3 findings at or above --fail-on, 2 unusable input
   # Require TLS 1.3
   tlsfloor audit --min-version 1.3
 
+  # nginx only, with its listeners probed
+  tlsfloor audit --only nginx --live
+
   # A specific nginx tree of a given version, e.g. in a container image
   tlsfloor audit --root /mnt/image --nginx-conf /etc/nginx/nginx.conf --nginx-version 1.22.1`,
 		Args: cobra.NoArgs,
@@ -68,6 +83,15 @@ Exit status: 0 compliant, 3 findings at or above --fail-on, 2 unusable input
 			if opts.FailOn, err = audit.ParseSeverity(opts.failFlag); err != nil {
 				return cmdutil.FlagErrorf("invalid --fail-on: %v", err)
 			}
+			if len(opts.onlyFlag) > 0 && Components(opts.GOOS) == nil {
+				return cmdutil.FlagErrorf("--only selects nginx, apache or openssl; on Windows the audit reads the registry only")
+			}
+			if opts.Only, err = cmdutil.ParseComponents(opts.onlyFlag, Components(opts.GOOS)); err != nil {
+				return err
+			}
+			if opts.Live && !opts.Only.Has("nginx") && !opts.Only.Has("apache") {
+				return cmdutil.FlagErrorf("--live probes nginx and Apache listeners: --only must name nginx or apache")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -80,8 +104,10 @@ Exit status: 0 compliant, 3 findings at or above --fail-on, 2 unusable input
 	fl.StringVar(&opts.minFlag, "min-version", "1.2", "oldest allowed TLS `VERSION`: 1.2 or 1.3")
 	fl.StringVar(&opts.failFlag, "fail-on", "medium", "least `SEVERITY` that makes the host non-compliant (info, low, medium, high, critical)")
 	fl.BoolVar(&opts.Live, "live", false, "also probe every TLS listener the configs define and compare configured with observed")
+	fl.StringSliceVar(&opts.onlyFlag, "only", nil, "audit only these `COMPONENTS`: nginx, apache, openssl (repeat or separate with commas)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("min-version", cobra.FixedCompletions([]string{"1.2", "1.3"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("only", cobra.FixedCompletions(Components(opts.GOOS), cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions(audit.SeverityNames(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -117,7 +143,7 @@ func Run(ctx context.Context, opts *Options) error {
 	f := opts.Factory
 	policy := audit.Policy{MinProtocol: opts.MinVersion, FailOn: opts.FailOn}
 	env := NewEnv(f, opts.Discovery, policy)
-	rep, err := Audit(ctx, env, f.Version, opts.GOOS, opts.Live)
+	rep, err := Audit(ctx, env, f.Version, opts.GOOS, opts.Live, opts.Only)
 	if err != nil {
 		if audit.IsConfigError(err) {
 			return cmdutil.Exit(cmdutil.ExitUsage, err)
@@ -139,11 +165,17 @@ func Run(ctx context.Context, opts *Options) error {
 	return nil
 }
 
-// Audit runs the platform's scanners and returns the finished report.
-func Audit(ctx context.Context, env *audit.Env, version, goos string, live bool) (*audit.Report, error) {
-	scanners := DefaultScanners(goos)
+// Audit runs the platform's scanners that only selects (nil: all) and
+// returns the finished report.
+func Audit(ctx context.Context, env *audit.Env, version, goos string, live bool, only cmdutil.Components) (*audit.Report, error) {
+	var scanners []audit.Scanner
+	for _, s := range DefaultScanners(goos) {
+		if only.Has(s.Name()) {
+			scanners = append(scanners, s)
+		}
+	}
 	if live {
-		scanners = append(scanners, liveScanners()...)
+		scanners = append(scanners, liveScanners(only)...)
 	}
 	return audit.Run(ctx, env, audit.Tool{Name: "tlsfloor", Version: version}, scanners)
 }

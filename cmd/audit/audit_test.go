@@ -39,6 +39,12 @@ func TestNewCmdAuditFlags(t *testing.T) {
 		{[]string{"--format", "json", "--min-version", "1.3", "--fail-on", "HIGH", "--live", "--root", "/mnt"}, func(o *Options) bool {
 			return o.Format == cmdutil.FormatJSON && o.MinVersion == audit.TLS13 && o.FailOn == audit.High && o.Live && o.Discovery.Root == "/mnt"
 		}, ""},
+		{[]string{"--only", "nginx,openssl", "--only", "apache"}, func(o *Options) bool {
+			return len(o.Only) == 3 && o.Only.Has("nginx") && o.Only.Has("apache") && o.Only.Has("openssl")
+		}, ""},
+		{[]string{"--only", "nginx", "--live"}, func(o *Options) bool { return o.Live && o.Only.Has("nginx") && !o.Only.Has("apache") }, ""},
+		{[]string{"--only", "iis"}, nil, `invalid --only "iis": want nginx, apache, openssl`},
+		{[]string{"--only", "openssl", "--live"}, nil, "--only must name nginx or apache"},
 		{[]string{"--min-version", "1.0"}, nil, "want 1.2 or 1.3"},
 		{[]string{"--fail-on", "urgent"}, nil, "unknown severity"},
 	}
@@ -101,5 +107,44 @@ func TestRunExitCodes(t *testing.T) {
 	}
 	if code, out := run(cmdutil.FormatText, audit.Medium, "/etc/nginx/missing.conf"); code != 2 || !strings.Contains(out, "/etc/nginx/missing.conf") {
 		t.Errorf("missing config: exit %d\n%s", code, out)
+	}
+}
+
+// TestRunOnly: --only reports the named servers and nothing of the others.
+func TestRunOnly(t *testing.T) {
+	root := t.TempDir()
+	files := map[string]string{
+		"etc/nginx/nginx.conf":     "events {}\nhttp {\n  ssl_protocols TLSv1 TLSv1.2;\n  server { listen 443 ssl; }\n}\n",
+		"etc/apache2/apache2.conf": "LoadModule ssl_module mod_ssl.so\nListen 443\n<VirtualHost *:443>\n  SSLEngine on\n  SSLProtocol all\n</VirtualHost>\n",
+	}
+	for name, body := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(only cmdutil.Components) string {
+		var out, errOut bytes.Buffer
+		opts := &Options{Factory: testFactory(&out, &errOut), Format: cmdutil.FormatText, MinVersion: audit.TLS12, FailOn: audit.Medium,
+			GOOS: "linux", Only: only, Discovery: audit.Options{Root: root, NginxVersion: "1.22.1",
+				NginxConf: "/etc/nginx/nginx.conf", ApacheConf: "/etc/apache2/apache2.conf"}}
+		var ee *cmdutil.ExitError
+		if err := Run(context.Background(), opts); err != nil && !errors.As(err, &ee) {
+			t.Fatalf("only %v: %v", only, err)
+		}
+		return out.String()
+	}
+	const nginxHit, apacheHit = "/etc/nginx/nginx.conf:3", "/etc/apache2/apache2.conf:5"
+	if out := run(nil); !strings.Contains(out, nginxHit) || !strings.Contains(out, apacheHit) {
+		t.Fatalf("all: want both servers in\n%s", out)
+	}
+	if out := run(cmdutil.Components{"nginx": true}); !strings.Contains(out, nginxHit) || strings.Contains(out, "apache2.conf") {
+		t.Errorf("--only nginx:\n%s", out)
+	}
+	if out := run(cmdutil.Components{"apache": true}); !strings.Contains(out, apacheHit) || strings.Contains(out, "nginx.conf") {
+		t.Errorf("--only apache:\n%s", out)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/tlsfloor/tlsfloor/audit/nginx"
 	"github.com/tlsfloor/tlsfloor/audit/openssl"
 	"github.com/tlsfloor/tlsfloor/audit/schannel"
+	"github.com/tlsfloor/tlsfloor/cmd/cmdutil"
 	"github.com/tlsfloor/tlsfloor/platform/probe"
 )
 
@@ -23,7 +24,18 @@ func DefaultScanners(goos string) []audit.Scanner {
 	}
 }
 
-// liveScanners are the scanners that --live adds (probing listeners).
-func liveScanners() []audit.Scanner {
-	return []audit.Scanner{live.New(probe.New(probe.Options{}), live.NginxListeners, live.ApacheListeners)}
+// liveScanners are the scanners that --live adds: probing the listeners of
+// the servers that only selects.
+func liveScanners(only cmdutil.Components) []audit.Scanner {
+	var sources []live.Source
+	if only.Has("nginx") {
+		sources = append(sources, live.NginxListeners)
+	}
+	if only.Has("apache") {
+		sources = append(sources, live.ApacheListeners)
+	}
+	if len(sources) == 0 {
+		return nil
+	}
+	return []audit.Scanner{live.New(probe.New(probe.Options{}), sources...)}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -197,6 +198,32 @@ func CatchSignals(cmd *cobra.Command) {
 
 // CatchesSignals reports whether CatchSignals marked cmd.
 func CatchesSignals(cmd *cobra.Command) bool { return cmd.Annotations[annotationSignals] == "true" }
+
+// Components is the --only flag of audit and fix: the parts of the host a
+// command looks at, by scanner name (nginx, apache, openssl). Nil selects
+// every part.
+type Components map[string]bool
+
+// Has reports whether the component name is selected.
+func (c Components) Has(name string) bool { return c == nil || c[name] }
+
+// ParseComponents validates --only values (repeated or comma-separated)
+// against the components the command knows on this platform. No values
+// select everything.
+func ParseComponents(values, allowed []string) (Components, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	c := Components{}
+	for _, v := range values {
+		name := strings.ToLower(strings.TrimSpace(v))
+		if !slices.Contains(allowed, name) {
+			return nil, FlagErrorf("invalid --only %q: want %s", v, strings.Join(allowed, ", "))
+		}
+		c[name] = true
+	}
+	return c, nil
+}
 
 // Format is the --format flag's value.
 type Format string

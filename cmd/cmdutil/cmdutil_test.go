@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -47,5 +48,21 @@ func TestExitErrorUnwraps(t *testing.T) {
 	var ee *ExitError
 	if !errors.As(err, &ee) || ee.Code != 5 || !errors.Is(err, base) {
 		t.Errorf("Exit wrapping broken: %v", err)
+	}
+}
+
+func TestParseComponents(t *testing.T) {
+	allowed := []string{"nginx", "apache", "openssl"}
+	c, err := ParseComponents(nil, allowed)
+	if err != nil || c != nil || !c.Has("nginx") || !c.Has("anything") {
+		t.Fatalf("no values: %v %v, want nil (everything)", c, err)
+	}
+	c, err = ParseComponents([]string{"nginx", " OpenSSL"}, allowed)
+	if err != nil || !c.Has("nginx") || !c.Has("openssl") || c.Has("apache") {
+		t.Fatalf("nginx,openssl: %v %v", c, err)
+	}
+	if _, err := ParseComponents([]string{"nginx", "iis"}, allowed); err == nil || !IsFlagError(err) ||
+		!strings.Contains(err.Error(), `invalid --only "iis": want nginx, apache, openssl`) {
+		t.Fatalf("iis: %v, want a usage error naming the choices", err)
 	}
 }

@@ -120,7 +120,7 @@ func benchPlan(b *testing.B, kind string) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for b.Loop() {
-		p, err := PlanFiles(ctx, env, remediate.DefaultPolicy())
+		p, err := PlanFiles(ctx, env, remediate.DefaultPolicy(), nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -263,7 +263,7 @@ func TestCorpusGolden(t *testing.T) {
 			var plan *remediate.Plan
 			var err error
 			for range 20 {
-				plan, err = PlanFiles(context.Background(), corpusEnv(root, c), remediate.DefaultPolicy())
+				plan, err = PlanFiles(context.Background(), corpusEnv(root, c), remediate.DefaultPolicy(), nil)
 				m := reMissing.FindStringSubmatch(fmt.Sprint(err))
 				if err == nil || m == nil {
 					break
@@ -341,7 +341,7 @@ func TestCorpusGolden(t *testing.T) {
 			if left := legacyLeft(t, corpusEnv(root, c)); len(left) > 0 {
 				t.Errorf("legacy findings after the fix: %+v", left)
 			}
-			again, err := PlanFiles(context.Background(), corpusEnv(root, c), remediate.DefaultPolicy())
+			again, err := PlanFiles(context.Background(), corpusEnv(root, c), remediate.DefaultPolicy(), nil)
 			if err != nil {
 				t.Fatalf("plan after the fix: %v", err)
 			}

@@ -22,22 +22,26 @@ import (
 // filesJSONVersion versions fix's JSON output.
 const filesJSONVersion = 1
 
-// PlanFiles audits nginx and Apache on the host env describes and plans the
-// fix for both. The plan is empty when there is nothing to change. A file
-// that cannot be read or edited with certainty is an *audit.ConfigError and
-// nothing is planned for any file.
-func PlanFiles(ctx context.Context, env *audit.Env, pol remediate.Policy) (*remediate.Plan, error) {
+// PlanFiles audits nginx and Apache (those only selects; nil: both) on the
+// host env describes and plans the fix. The plan is empty when there is
+// nothing to change. A file that cannot be read or edited with certainty is
+// an *audit.ConfigError and nothing is planned for any file.
+func PlanFiles(ctx context.Context, env *audit.Env, pol remediate.Policy, only cmdutil.Components) (*remediate.Plan, error) {
 	var disk func(string) string
 	if r, ok := env.FS.(interface{ Real(string) string }); ok {
 		disk = r.Real
 	}
-	_, np, err := nginxfix.Analyze(ctx, env, nginxfix.Options{Policy: pol, DiskPath: disk})
-	if err != nil {
-		return nil, err
+	var np, ap *remediate.Plan
+	var err error
+	if only.Has("nginx") {
+		if _, np, err = nginxfix.Analyze(ctx, env, nginxfix.Options{Policy: pol, DiskPath: disk}); err != nil {
+			return nil, err
+		}
 	}
-	_, ap, err := apachefix.Analyze(ctx, env, apachefix.Options{Policy: pol, DiskPath: disk})
-	if err != nil {
-		return nil, err
+	if only.Has("apache") {
+		if _, ap, err = apachefix.Analyze(ctx, env, apachefix.Options{Policy: pol, DiskPath: disk}); err != nil {
+			return nil, err
+		}
 	}
 	plan := &remediate.Plan{}
 	for _, p := range []*remediate.Plan{np, ap} {
@@ -79,7 +83,7 @@ func runFiles(ctx context.Context, opts *Options) error {
 	f := opts.Factory
 	pol := opts.policy()
 	env := auditCmd.NewEnv(f, opts.Discovery, audit.Policy{MinProtocol: pol.Min, FailOn: audit.Medium})
-	plan, err := PlanFiles(ctx, env, pol)
+	plan, err := PlanFiles(ctx, env, pol, opts.Only)
 	if err != nil {
 		if audit.IsConfigError(err) {
 			return cmdutil.Exit(cmdutil.ExitUsage, err)
@@ -172,7 +176,7 @@ func runFiles(ctx context.Context, opts *Options) error {
 // verifyConfig audits the written configuration again.
 func verifyConfig(ctx context.Context, opts *Options, pol remediate.Policy) error {
 	env := auditCmd.NewEnv(opts.Factory, opts.Discovery, audit.Policy{MinProtocol: pol.Min, FailOn: audit.Medium})
-	plan, err := PlanFiles(ctx, env, pol)
+	plan, err := PlanFiles(ctx, env, pol, opts.Only)
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}

@@ -39,13 +39,16 @@ type Options struct {
 	Restart    bool
 	Verify     bool
 	BackupDir  string
-	GOOS       string
+	// Only limits the fix to nginx or Apache (--only); nil fixes both.
+	Only cmdutil.Components
+	GOOS string
 
 	// verifySettle tunes how long --verify waits for good answers; zero
 	// takes platform/probe's defaults (tests shorten it).
 	verifySettle probe.SettleOptions
 
 	formatFlag, minFlag, tls13Flag string
+	onlyFlag                       []string
 }
 
 // DefaultBackupDir is where backups go unless --backup-dir says otherwise:
@@ -86,6 +89,9 @@ terminal it applies only with --yes.`,
   # TLS 1.3 only
   tlsfloor fix --min-version 1.3 --yes
 
+  # nginx only; Apache stays as it is
+  tlsfloor fix --only nginx --dry-run
+
   # Undo the last fix
   tlsfloor rollback --last`,
 		Args: cobra.NoArgs,
@@ -105,6 +111,12 @@ terminal it applies only with --yes.`,
 			}
 			if opts.MinVersion == audit.TLS13 && opts.TLS13 == TLS13Off {
 				return cmdutil.FlagErrorf("--min-version 1.3 contradicts --tls13 off")
+			}
+			if len(opts.onlyFlag) > 0 && opts.GOOS == "windows" {
+				return cmdutil.FlagErrorf("--only selects nginx or apache; on Windows fix changes the registry only")
+			}
+			if opts.Only, err = cmdutil.ParseComponents(opts.onlyFlag, []string{"nginx", "apache"}); err != nil {
+				return err
 			}
 			if opts.DryRun && opts.Yes {
 				return cmdutil.FlagErrorf("--dry-run and --yes cannot be used together")
@@ -134,8 +146,10 @@ terminal it applies only with --yes.`,
 	fl.BoolVar(&opts.Reload, "reload", false, "reload the changed servers after the config test passes")
 	fl.BoolVar(&opts.Restart, "restart", false, "restart the changed servers instead of reloading them")
 	fl.BoolVar(&opts.Verify, "verify", false, "after reloading, prove the change with live handshakes (implies --reload)")
+	fl.StringSliceVar(&opts.onlyFlag, "only", nil, "fix only these `SERVERS`: nginx, apache (repeat or separate with commas)")
 	fl.StringVar(&opts.BackupDir, "backup-dir", "", "backup `DIR` (default /var/lib/tlsfloor/backups; Windows %ProgramData%\\tlsfloor\\backups)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("only", cobra.FixedCompletions([]string{"nginx", "apache"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("tls13", cobra.FixedCompletions([]string{"auto", "on", "off"}, cobra.ShellCompDirectiveNoFileComp))
 	cmdutil.CatchSignals(cmd)
 	return cmd
