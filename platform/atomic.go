@@ -14,8 +14,10 @@ type Writer interface {
 	FS
 	// WriteFileAtomic replaces the regular file name with data so that a
 	// reader (or a crash) sees either the old bytes or the new bytes, never
-	// a mix. The result gets attr's mode and owner. name must not be a
-	// symbolic link: callers resolve links first and write the target.
+	// a mix. The result gets attr's mode and owner and, on Linux, the
+	// extended attributes of the file it replaces (SELinux label, POSIX
+	// ACLs). name must not be a symbolic link: callers resolve links first
+	// and write the target.
 	WriteFileAtomic(name string, data []byte, attr FileAttr) error
 }
 
@@ -78,7 +80,8 @@ func (w *OSWriter) hook(step AtomicStep, name string) error {
 }
 
 // WriteFileAtomic implements Writer: temporary file in the same directory,
-// write, fsync, owner and mode, rename, fsync the directory. On failure
+// write, fsync, owner, mode and extended attributes, rename, fsync the
+// directory. On failure
 // before the rename the temporary file is removed and the target is
 // untouched.
 func (w *OSWriter) WriteFileAtomic(name string, data []byte, attr FileAttr) (err error) {
@@ -125,6 +128,11 @@ func (w *OSWriter) WriteFileAtomic(name string, data []byte, attr FileAttr) (err
 	}
 	if err := f.Chmod(attr.Mode); err != nil {
 		return fmt.Errorf("chmod %s: %w", name, err)
+	}
+	// After the mode: a POSIX ACL copied from the old file then wins over
+	// the mask that chmod set, as it did on the old file.
+	if err := copyXattrs(real, f); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", name, err)
