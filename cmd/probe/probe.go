@@ -129,8 +129,8 @@ accepted or refused and the suite the server picks; with --ciphers every
 accepted suite, graded strong, weak or insecure, and whether the server
 imposes its order.
 
-Ports 25 and 587 imply SMTP STARTTLS, 21 FTP AUTH TLS; 465, 993 and 995 are
-implicit TLS. --starttls overrides. An IP target gets no SNI unless --sni
+Ports 25 and 587 imply SMTP STARTTLS, 143 IMAP and 110 POP3 STARTTLS, 21 FTP
+AUTH TLS; 465, 993 and 995 are implicit TLS. --starttls overrides. An IP target gets no SNI unless --sni
 names the virtual host.
 
 Exit status: 0 every target meets the policy (no SSLv2/SSLv3/TLS 1.0/1.1,

@@ -65,12 +65,12 @@ func TestNewCmdProbe(t *testing.T) {
 				t.Errorf("%+v %+v", tg, o)
 			}
 		}},
-		{name: "ports imply STARTTLS", args: "127.0.0.1:25 127.0.0.1:587 127.0.0.1:21 127.0.0.1:465 127.0.0.1:993 127.0.0.1:995", check: func(t *testing.T, o *Options) {
+		{name: "ports imply STARTTLS", args: "127.0.0.1:25 127.0.0.1:587 127.0.0.1:21 127.0.0.1:465 127.0.0.1:993 127.0.0.1:995 127.0.0.1:143 127.0.0.1:110", check: func(t *testing.T, o *Options) {
 			var got []string
 			for _, tg := range o.Targets {
 				got = append(got, tg.StartTLS)
 			}
-			if d := cmp.Diff([]string{"smtp", "smtp", "ftp", "", "", ""}, got); d != "" {
+			if d := cmp.Diff([]string{"smtp", "smtp", "ftp", "", "", "", "imap", "pop3"}, got); d != "" {
 				t.Error(d)
 			}
 		}},

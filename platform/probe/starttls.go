@@ -26,13 +26,17 @@ func ValidStartTLS(s string) bool {
 }
 
 // StartTLSForPort returns the STARTTLS protocol a well-known port implies:
-// 25 and 587 speak SMTP with STARTTLS (RFC 3207), 21 FTP with AUTH TLS (RFC
-// 4217). 465, 993 and 995 are implicit TLS (RFC 8314) and need none, like
-// every other port.
+// 25 and 587 speak SMTP with STARTTLS (RFC 3207), 143 IMAP and 110 POP3
+// with STARTTLS/STLS (RFC 2595), 21 FTP with AUTH TLS (RFC 4217). 465, 993
+// and 995 are implicit TLS (RFC 8314) and need none, like every other port.
 func StartTLSForPort(port string) string {
 	switch port {
 	case "25", "587":
 		return StartTLSSMTP
+	case "143":
+		return StartTLSIMAP
+	case "110":
+		return StartTLSPOP3
 	case "21":
 		return StartTLSFTP
 	}
