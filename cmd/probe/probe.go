@@ -7,8 +7,11 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +41,8 @@ type Options struct {
 	MinVersion  audit.Protocol
 
 	formatFlag, minFlag string
+	// targetsFile is --targets-file: one TARGET per line, "-" for stdin.
+	targetsFile string
 }
 
 // Target is one parsed TARGET argument.
@@ -120,7 +125,7 @@ func NewCmdProbe(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 	opts := &Options{Factory: f}
 	var starttls string
 	cmd := &cobra.Command{
-		Use:   "probe TARGET...",
+		Use:   "probe TARGET... | --targets-file FILE",
 		Short: "Show which TLS versions and cipher suites a live server accepts",
 		Long: `Probe connects to each TARGET (host[:port]; IPv6 as [addr]:port; port 443 by
 default) and sends its own ClientHellos for SSLv2, SSLv3 and TLS 1.0 to 1.3,
@@ -144,8 +149,16 @@ over 3: the answer is incomplete).`,
   tlsfloor probe --ciphers --format json mail.example.com:25
 
   # A virtual host behind an IP address
-  tlsfloor probe --sni www.example.com 192.0.2.10:443`,
-		Args: cobra.MinimumNArgs(1),
+  tlsfloor probe --sni www.example.com 192.0.2.10:443
+
+  # A list of hosts, one per line (# comments), eight at a time
+  tlsfloor probe --targets-file hosts.txt --concurrency 8 --format json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && opts.targetsFile == "" {
+				return cmdutil.FlagErrorf("probe needs a TARGET or --targets-file")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
 			if opts.Format, err = cmdutil.ParseFormat(opts.formatFlag); err != nil {
@@ -168,8 +181,30 @@ over 3: the answer is incomplete).`,
 				return cmdutil.FlagErrorf("invalid --concurrency %d: must be at least 1", opts.Concurrency)
 			}
 			opts.Targets = nil
+			type arg struct {
+				text, where string // where: "FILE:LINE: " for a line of --targets-file
+			}
+			var all []arg
 			for _, a := range args {
-				t, err := ParseTarget(a)
+				all = append(all, arg{text: a})
+			}
+			if opts.targetsFile != "" {
+				lines, err := readTargetsFile(opts.targetsFile, f.IO.In)
+				if err != nil {
+					return cmdutil.Exit(cmdutil.ExitUsage, err)
+				}
+				for _, l := range lines {
+					all = append(all, arg{text: l.text, where: fmt.Sprintf("%s:%d: ", l.file, l.line)})
+				}
+				if len(all) == 0 {
+					return cmdutil.Exit(cmdutil.ExitUsage, fmt.Errorf("%s: no targets", opts.targetsFile))
+				}
+			}
+			for _, a := range all {
+				t, err := ParseTarget(a.text)
+				if err != nil && a.where != "" {
+					return cmdutil.Exit(cmdutil.ExitUsage, fmt.Errorf("%s%v", a.where, err))
+				}
 				if err != nil {
 					return cmdutil.FlagErrorf("%v", err)
 				}
@@ -196,11 +231,54 @@ over 3: the answer is incomplete).`,
 	fl.BoolVar(&opts.Ciphers, "ciphers", false, "list every accepted cipher suite per version, graded")
 	fl.StringVar(&opts.formatFlag, "format", "text", "output `FORMAT`: text or json")
 	fl.IntVar(&opts.Concurrency, "concurrency", 4, "probe at most `N` targets at once")
+	fl.StringVar(&opts.targetsFile, "targets-file", "", "read more targets from `FILE`, one per line (# comments; - for stdin)")
 	fl.StringVar(&opts.minFlag, "min-version", "1.2", "oldest allowed TLS `VERSION`: 1.2 or 1.3")
 	_ = cmd.RegisterFlagCompletionFunc("starttls", cobra.FixedCompletions([]string{"smtp", "imap", "pop3", "ftp"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("min-version", cobra.FixedCompletions([]string{"1.2", "1.3"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// targetLine is one target read from --targets-file.
+type targetLine struct {
+	file string
+	line int
+	text string
+}
+
+// readTargetsFile reads one target per line; blank lines and "#" comments
+// (whole-line or after white space) are skipped. "-" reads stdin.
+func readTargetsFile(path string, stdin io.Reader) ([]targetLine, error) {
+	var data []byte
+	var err error
+	name := path
+	if path == "-" {
+		name = "<stdin>"
+		if stdin == nil {
+			return nil, errors.New("--targets-file -: no standard input")
+		}
+		data, err = io.ReadAll(stdin)
+	} else {
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--targets-file: %w", err)
+	}
+	var out []targetLine
+	for i, l := range strings.Split(string(data), "\n") {
+		if j := strings.Index(l, "#"); j == 0 || j > 0 && (l[j-1] == ' ' || l[j-1] == '\t') {
+			l = l[:j]
+		}
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		if strings.ContainsAny(l, " \t") {
+			return nil, fmt.Errorf("%s:%d: one target per line, got %q", name, i+1, l)
+		}
+		out = append(out, targetLine{file: name, line: i + 1, text: l})
+	}
+	return out, nil
 }
 
 // Outcome is one target's result with its verdict.

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -95,7 +97,7 @@ func TestNewCmdProbe(t *testing.T) {
 		{name: "bad min", args: "--min-version 1.1 127.0.0.1", wantErr: "invalid --min-version"},
 		{name: "bad concurrency", args: "--concurrency 0 127.0.0.1", wantErr: "invalid --concurrency"},
 		{name: "bad target", args: "127.0.0.1:0", wantErr: "invalid port"},
-		{name: "no target", args: "", wantErr: "requires at least 1 arg"},
+		{name: "no target", args: "", wantErr: "probe needs a TARGET or --targets-file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,6 +120,60 @@ func TestNewCmdProbe(t *testing.T) {
 			}
 			tt.check(t, got)
 		})
+	}
+}
+
+// TestTargetsFile: --targets-file adds a target per line after the
+// arguments, skips blanks and comments, reads stdin for "-", and names
+// FILE:LINE for a bad line (exit 2).
+func TestTargetsFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("hosts.txt", "# web\nwww.example.test\n\n  [::1]:8443   # lab\nmail.example.test:587\r\n")
+	bad := write("bad.txt", "www.example.test\n\nhost:99999\n")
+	two := write("two.txt", "a.example.test b.example.test\n")
+	empty := write("empty.txt", "# nothing yet\n\n")
+	run := func(stdin string, args ...string) (*Options, error) {
+		var out bytes.Buffer
+		f := &cmdutil.Factory{IO: cmdutil.Test(strings.NewReader(stdin), &out, &out)}
+		var got *Options
+		cmd := NewCmdProbe(f, func(_ context.Context, o *Options) error { got = o; return nil })
+		cmd.SetArgs(args)
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		return got, cmd.Execute()
+	}
+	o, err := run("", "127.0.0.1", "--targets-file", good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tg := range o.Targets {
+		got = append(got, tg.Address()+"/"+tg.StartTLS+"/"+tg.ServerName)
+	}
+	want := []string{"127.0.0.1:443//", "www.example.test:443//www.example.test", "[::1]:8443//", "mail.example.test:587/smtp/mail.example.test"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("targets (-want +got):\n%s", d)
+	}
+	if o, err := run("127.0.0.2:993\n", "--targets-file", "-"); err != nil || len(o.Targets) != 1 || o.Targets[0].Port != "993" {
+		t.Errorf("stdin: %v %+v", err, o)
+	}
+	for _, tt := range []struct{ file, want string }{
+		{bad, bad + ":3: "},
+		{two, two + ":1: one target per line"},
+		{empty, empty + ": no targets"},
+		{filepath.Join(dir, "missing.txt"), "no such file"},
+	} {
+		_, err := run("", "--targets-file", tt.file)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || exitCode(err) != cmdutil.ExitUsage {
+			t.Errorf("%s: err = %v (exit %d), want exit 2 with %q", filepath.Base(tt.file), err, exitCode(err), tt.want)
+		}
 	}
 }
 
