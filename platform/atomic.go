@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 )
 
@@ -64,6 +65,9 @@ type OSWriter struct {
 	// host path; an error it returns fails the write at that point as if
 	// the system call had failed (fault-injection and crash tests).
 	Hook func(step AtomicStep, name string) error
+	// access replaces accessWrite in tests (a root test process may write
+	// anywhere).
+	access func(dir string) error
 }
 
 // NewOSWriter returns an OSWriter for root; an empty root means "/".
@@ -151,6 +155,26 @@ func (w *OSWriter) WriteFileAtomic(name string, data []byte, attr FileAttr) (err
 		return fmt.Errorf("fsync directory of %s: %w", name, err)
 	}
 	return w.hook(StepDone, name)
+}
+
+// CheckWritable reports whether WriteFileAtomic may replace name: the
+// process can create files in its directory (write and search permission,
+// not a read-only file system). It writes nothing, so a fix can refuse
+// before it makes a backup. The rename can still fail (an immutable file);
+// the transaction then restores.
+func (w *OSWriter) CheckWritable(name string) error {
+	real, err := filepath.EvalSymlinks(w.Real(name))
+	if err != nil {
+		return w.hostErr(err, name)
+	}
+	access := w.access
+	if access == nil {
+		access = accessWrite
+	}
+	if err := access(filepath.Dir(real)); err != nil {
+		return &fs.PathError{Op: "write", Path: path.Dir(cleanHost(name)), Err: err}
+	}
+	return nil
 }
 
 // Remove deletes a file (host path). Rollback uses it to clear temporary

@@ -39,6 +39,12 @@ func SyncDir(dir string) error {
 	return d.Sync()
 }
 
+// accessWrite asks the kernel whether this process may create files in
+// dir (access(2) with W_OK and X_OK).
+func accessWrite(dir string) error {
+	return syscall.Access(dir, 0x2|0x1) // W_OK | X_OK
+}
+
 // LinkCount is the number of hard links to fi's file (1 where unknown).
 func LinkCount(fi fs.FileInfo) int {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {

@@ -28,7 +28,7 @@ import (
 const (
 	ExitOK             = 0 // compliant, nothing to change, or a change applied and verified
 	ExitFailure        = 1 // unexpected error
-	ExitUsage          = 2 // usage error, or input that cannot be read with certainty
+	ExitUsage          = 2 // usage error, input that cannot be read with certainty, or no right to write
 	ExitNonCompliant   = 3 // findings at or above --fail-on, or changes pending
 	ExitRolledBack     = 5 // change rolled back: config test, reload or verification failed
 	ExitRollbackFailed = 6 // rollback failed: manual action needed
@@ -37,7 +37,8 @@ const (
 // ExitCodeTable is the exit-code contract as text, for help and README.
 const ExitCodeTable = `  0  compliant; or nothing to change; or a fix applied (and verified)
   1  unexpected error
-  2  usage error, or unusable input (a path:line: error is printed; nothing is written)
+  2  usage error, or unusable input (a path:line: error is printed), or files or registry
+     keys this user may not change; nothing is written
   3  non-compliant: findings at or above --fail-on; or changes pending (fix --dry-run,
      declined, or no terminal and no --yes)
   5  fix rolled back: the config test, reload or verification failed; originals restored

@@ -112,6 +112,12 @@ func runFiles(ctx context.Context, opts *Options) error {
 	if opts.DryRun {
 		return finishFiles(f.IO.Out, text, out, cmdutil.Exit(cmdutil.ExitNonCompliant, nil))
 	}
+	deps := txn.Deps{FS: f.Writer(opts.Discovery.Root), Runner: f.Runner, Out: f.IO.ErrOut}
+	// Before asking: a file this process cannot replace fails now (exit 2).
+	if err := txn.Preflight(deps.FS, plan); err != nil {
+		out.Error = err.Error()
+		return finishFiles(f.IO.Out, text, out, cmdutil.Exit(cmdutil.ExitUsage, err))
+	}
 	if !opts.Yes {
 		ok, err := confirmFiles(f.IO)
 		if err != nil {
@@ -123,7 +129,6 @@ func runFiles(ctx context.Context, opts *Options) error {
 		}
 	}
 
-	deps := txn.Deps{FS: f.Writer(opts.Discovery.Root), Runner: f.Runner, Out: f.IO.ErrOut}
 	if opts.Reload || opts.Restart {
 		deps.Services = f.ServiceManager()
 	}
@@ -161,7 +166,10 @@ func runFiles(ctx context.Context, opts *Options) error {
 	out.Error = err.Error()
 	var rb *txn.RolledBackError
 	var rf *txn.RollbackFailedError
+	var nw *txn.NotWritableError
 	switch {
+	case errors.As(err, &nw):
+		return finishFiles(f.IO.Out, text, out, cmdutil.Exit(cmdutil.ExitUsage, err))
 	case errors.As(err, &rf):
 		return finishFiles(f.IO.Out, text, out, cmdutil.Exit(cmdutil.ExitRollbackFailed, err))
 	case errors.As(err, &rb):

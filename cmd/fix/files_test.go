@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,6 +32,8 @@ type filesRun struct {
 	runner        *platformtest.Runner
 	tty           bool
 	stdin         string
+	// newWriter, when set, replaces the real disk writer.
+	newWriter func(root string) platform.Writer
 }
 
 func newFilesRun(t *testing.T, conf string) *filesRun {
@@ -56,7 +60,7 @@ func (r *filesRun) exec(t *testing.T) int {
 	ios.InTTY, ios.OutTTY = r.tty, r.tty
 	r.opts.Factory = &cmdutil.Factory{IO: ios, Runner: r.runner, Getenv: func(string) string { return "" },
 		Now:     func() time.Time { return time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC) },
-		Version: "test", NewFS: func(root string) platform.FS { return platform.NewOSFS(root) }}
+		Version: "test", NewFS: func(root string) platform.FS { return platform.NewOSFS(root) }, NewWriter: r.newWriter}
 	err := Run(context.Background(), r.opts)
 	var ee *cmdutil.ExitError
 	switch {
@@ -298,5 +302,32 @@ func TestFilesReadOnlyFile(t *testing.T) {
 	}
 	if !strings.Contains(r.conf(t), "ssl_protocols TLSv1.2 TLSv1.3;") {
 		t.Error("not fixed")
+	}
+}
+
+// readOnlyWriter is the real disk, except that nothing may be replaced
+// (what a non-root user sees in /etc).
+type readOnlyWriter struct{ *platform.OSWriter }
+
+func (readOnlyWriter) CheckWritable(name string) error {
+	return &fs.PathError{Op: "write", Path: path.Dir(name), Err: fs.ErrPermission}
+}
+
+// TestFilesNotWritable: a fix that could not replace the files says so
+// before it asks, exits 2 and leaves no backup.
+func TestFilesNotWritable(t *testing.T) {
+	r := newFilesRun(t, legacyNginx)
+	r.newWriter = func(root string) platform.Writer { return readOnlyWriter{platform.NewOSWriter(root)} }
+	r.tty, r.stdin = true, "y\n"
+	code := r.exec(t)
+	if code != cmdutil.ExitUsage || !strings.Contains(r.errOut.String(), "cannot replace /etc/nginx/nginx.conf") ||
+		!strings.Contains(r.errOut.String(), "run tlsfloor fix as root") {
+		t.Fatalf("exit %d, want 2 with the reason; stderr:\n%s", code, r.errOut)
+	}
+	if strings.Contains(r.errOut.String(), "Apply these changes") {
+		t.Errorf("asked for confirmation although nothing could be written:\n%s%s", r.out, r.errOut)
+	}
+	if r.conf(t) != legacyNginx || r.backupCount() != 0 {
+		t.Error("something was written")
 	}
 }

@@ -179,3 +179,39 @@ func TestApplyConfigTestFailureRestores(t *testing.T) {
 		t.Errorf("manifest status %s", m.Status)
 	}
 }
+
+// notWritable is the tree's writer, except that one directory cannot be
+// written (what a non-root user or a read-only mount sees).
+type notWritable struct {
+	*platform.OSWriter
+	dir string
+}
+
+func (w notWritable) CheckWritable(name string) error {
+	if filepath.Dir(name) == w.dir {
+		return &fs.PathError{Op: "write", Path: w.dir, Err: fs.ErrPermission}
+	}
+	return w.OSWriter.CheckWritable(name)
+}
+
+// TestApplyRefusesUnwritableBeforeBackup: a file that cannot be replaced
+// is found before anything happens: no backup directory, no lock, no
+// write, and the error says why and what to do.
+func TestApplyRefusesUnwritableBeforeBackup(t *testing.T) {
+	tr := newTree(t, 4)
+	var out bytes.Buffer
+	_, err := Apply(context.Background(), Deps{FS: notWritable{tr.fs, "/etc/nginx/conf.d"}, Runner: okRunner(), Out: &out}, tr.plan(t),
+		Options{BackupDir: tr.backup, Root: tr.root})
+	var nw *NotWritableError
+	if !errors.As(err, &nw) || !strings.HasPrefix(nw.Path, "/etc/nginx/conf.d/") ||
+		!strings.Contains(err.Error(), "nothing was changed (run tlsfloor fix as root") {
+		t.Fatalf("err = %v, want *NotWritableError for a conf.d file with the root hint", err)
+	}
+	if _, serr := os.Stat(tr.backup); !errors.Is(serr, fs.ErrNotExist) {
+		t.Errorf("backup directory created: %v", serr)
+	}
+	tr.assertOriginal(t)
+	if out.Len() != 0 {
+		t.Errorf("progress printed for a refused fix:\n%s", out.String())
+	}
+}

@@ -131,6 +131,25 @@ func (e *RolledBackError) Error() string {
 
 func (e *RolledBackError) Unwrap() error { return e.Err }
 
+// NotWritableError: a planned file's directory cannot be written by this
+// process (not root, or a read-only file system). It is found before the
+// backup, so nothing was changed (exit 2, like an unelevated fix on
+// Windows).
+type NotWritableError struct {
+	Path string
+	Err  error
+}
+
+func (e *NotWritableError) Error() string {
+	hint := ""
+	if errors.Is(e.Err, fs.ErrPermission) {
+		hint = " (run tlsfloor fix as root, or as the owner of the configuration)"
+	}
+	return fmt.Sprintf("cannot replace %s: %v; nothing was changed%s", e.Path, e.Err, hint)
+}
+
+func (e *NotWritableError) Unwrap() error { return e.Err }
+
 // RollbackFailedError: restoring (or reloading after restoring) failed
 // too; manual action is needed (exit 6).
 type RollbackFailedError struct {
@@ -186,6 +205,28 @@ func (t *txn) hook(step string) error {
 	return nil
 }
 
+// Preflight reports, without writing, whether every file plan changes can
+// be replaced: a *NotWritableError for the first that cannot. Apply calls
+// it before the backup; fix calls it before asking for confirmation too.
+// Writers that cannot tell (no CheckWritable method) pass.
+func Preflight(fsys platform.Writer, plan *remediate.Plan) error {
+	cw, ok := fsys.(interface{ CheckWritable(string) error })
+	if !ok || plan == nil {
+		return nil
+	}
+	for i := range plan.Files {
+		fc := &plan.Files[i]
+		after, err := fc.After()
+		if err != nil || bytes.Equal(after, fc.Before) {
+			continue // Apply reports a bad edit; an unchanged file is not written
+		}
+		if err := cw.CheckWritable(fc.Path); err != nil {
+			return &NotWritableError{Path: fc.Path, Err: err}
+		}
+	}
+	return nil
+}
+
 // Apply writes plan as one transaction. Nothing is written when the plan
 // is empty (no backup either) or when a file drifted (ErrDrift). A failure
 // after the first write restores every file and returns *RolledBackError,
@@ -223,6 +264,10 @@ func Apply(ctx context.Context, deps Deps, plan *remediate.Plan, opt Options) (*
 		return res, nil
 	}
 	if err := outsideConfigTree(deps.FS, opt.BackupDir, plan); err != nil {
+		return res, err
+	}
+	// Refuse before the backup when a file cannot be replaced at all.
+	if err := Preflight(deps.FS, plan); err != nil {
 		return res, err
 	}
 	if err := ensureBackupDir(opt.BackupDir); err != nil {
@@ -356,6 +401,9 @@ func hostDir(p string) string { return path.Dir(filepath.ToSlash(p)) }
 // left as the admin made it.
 func ensureBackupDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("backup directory: %w (run as root, or choose a writable --backup-dir outside the configuration)", err)
+		}
 		return fmt.Errorf("backup directory: %w", err)
 	}
 	return nil
