@@ -122,7 +122,11 @@ have testssl.sh && TESTSSL=testssl.sh
 	echo "probe_only $((5 * RUNS)) $WORK/probe-only $ADDR"
 	echo "tlsfloor $((5 * RUNS)) $TF probe $ADDR"
 	echo "tlsfloor_ciphers $((5 * RUNS)) $TF probe --ciphers $ADDR"
-	have nmap && echo "nmap $RUNS nmap -n -Pn -sT -p $PORT --script ssl-enum-ciphers 127.0.0.1"
+	# nmap as ../shared/reference/probe.md §1 timed it (the scan type it
+	# picks itself: a SYN scan as root, a connect scan otherwise), and with
+	# a connect scan (-sT) forced, which is how it counted connections.
+	have nmap && echo "nmap $RUNS nmap -n -Pn -p $PORT --script ssl-enum-ciphers 127.0.0.1"
+	have nmap && echo "nmap_sT $RUNS nmap -n -Pn -sT -p $PORT --script ssl-enum-ciphers 127.0.0.1"
 	have sslscan && echo "sslscan $RUNS sslscan --no-colour $ADDR"
 	[ -n "$TESTSSL" ] && echo "testssl 1 $TESTSSL --warnings batch --nodns none --color 0 --quiet --protocols $ADDR"
 } >"$WORK/cmds"
@@ -214,7 +218,7 @@ fi
 
 ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a/b:.0f}x')" "$1" "$2"; }
 echo
-echo "timing: medians, run round-robin, process start-up included; runs: tlsfloor $((5 * RUNS)), nmap and sslscan $RUNS, testssl 1"
+echo "timing: medians, run round-robin, process start-up included; runs: tlsfloor $((5 * RUNS)), nmap and sslscan $RUNS, testssl 1; running as uid $(id -u)"
 echo "target: nginx $(nginx -v 2>&1 | sed 's/.*\///') legacy fixture on $ADDR; $(nproc) cores"
 echo "scanner isolation: $ISOLATION"
 echo "tlsfloor accepted versions: $OURS_V; suite/version pairs: $(wc -l <<<"$OURS_C")"
@@ -228,12 +232,14 @@ printf '%-34s %10s %14s  %s\n' "tlsfloor probe --ciphers" "${MS[tlsfloor_ciphers
 if [ -n "${MS[nmap]:-}" ]; then
 	printf '%-34s %10s %14s  %s\n' "nmap ssl-enum-ciphers vs versions" "${MS[nmap]}" "$(ratio "${MS[nmap]}" "${MS[tlsfloor]}") faster" "versions: $NMAP_AGREE_V"
 	printf '%-34s %10s %14s  %s\n' "nmap ssl-enum-ciphers vs --ciphers" "${MS[nmap]}" "$(ratio "${MS[nmap]}" "${MS[tlsfloor_ciphers]}") faster" "suites: $NMAP_AGREE_C"
+	printf '%-34s %10s %14s  %s\n' "nmap -sT vs versions" "${MS[nmap_sT]}" "$(ratio "${MS[nmap_sT]}" "${MS[tlsfloor]}") faster" "-"
+	printf '%-34s %10s %14s  %s\n' "nmap -sT vs --ciphers" "${MS[nmap_sT]}" "$(ratio "${MS[nmap_sT]}" "${MS[tlsfloor_ciphers]}") faster" "-"
 fi
 [ -n "${MS[sslscan]:-}" ] && printf '%-34s %10s %14s  %s\n' "sslscan vs versions" "${MS[sslscan]}" "$(ratio "${MS[sslscan]}" "${MS[tlsfloor]}") faster" "versions: $SSLSCAN_AGREE"
 [ -n "${MS[testssl]:-}" ] && printf '%-34s %10s %14s  %s\n' "testssl --protocols vs versions" "${MS[testssl]}" "$(ratio "${MS[testssl]}" "${MS[tlsfloor]}") faster" "versions: $TESTSSL_AGREE"
 echo
 echo "CPU per run, mean ms (the command's own processes; the nginx workers meanwhile):"
-for name in empty_go imports_only probe_only tlsfloor tlsfloor_ciphers nmap sslscan testssl; do
+for name in empty_go imports_only probe_only tlsfloor tlsfloor_ciphers nmap nmap_sT sslscan testssl; do
 	[ -n "${MS[$name]:-}" ] || continue
 	printf '  %-18s own %8s   nginx %8s\n' "$name" "${CPU[$name]}" "${SRV[$name]}"
 done
