@@ -6,12 +6,14 @@
 package probe
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +41,10 @@ type Options struct {
 	Format      cmdutil.Format
 	Concurrency int
 	MinVersion  audit.Protocol
+	// Resolve looks up a target's host name (default: the system
+	// resolver). Every address it returns is probed: a dual-stack host can
+	// serve IPv4 and IPv6 from different server blocks.
+	Resolve func(ctx context.Context, host string) ([]net.IP, error)
 
 	formatFlag, minFlag string
 	// targetsFile is --targets-file: one TARGET per line, "-" for stdin.
@@ -51,10 +57,17 @@ type Target struct {
 	Host, Port string
 	StartTLS   string // from --starttls or implied by the port
 	ServerName string // SNI: --sni, else the host if it is a name
+	IP         string // one address of a host name, set by Run
 }
 
-// Address is host:port for dialling.
-func (t Target) Address() string { return net.JoinHostPort(t.Host, t.Port) }
+// Address is host:port for dialling: the resolved IP when Run has set
+// one, else the host as typed.
+func (t Target) Address() string {
+	if t.IP != "" {
+		return net.JoinHostPort(t.IP, t.Port)
+	}
+	return net.JoinHostPort(t.Host, t.Port)
+}
 
 // ParseTarget reads host[:port]: an IPv4 address, an IPv6 address in
 // brackets (a bare IPv6 address without port is accepted too), or a name.
@@ -135,8 +148,10 @@ accepted suite, graded strong, weak or insecure, and whether the server
 imposes its order.
 
 Ports 25 and 587 imply SMTP STARTTLS, 143 IMAP and 110 POP3 STARTTLS, 21 FTP
-AUTH TLS; 465, 993 and 995 are implicit TLS. --starttls overrides. An IP target gets no SNI unless --sni
-names the virtual host.
+AUTH TLS; 465, 993 and 995 are implicit TLS. --starttls overrides. A host
+name is probed on every address it resolves to (IPv4 first), each with the
+name as SNI: a dual-stack server can answer differently on IPv6. An IP
+target gets no SNI unless --sni names the virtual host.
 
 Exit status: 0 every target meets the policy (no SSLv2/SSLv3/TLS 1.0/1.1,
 TLS 1.2 or 1.3 accepted; with --min-version 1.3 only TLS 1.3), 3 a target
@@ -296,10 +311,15 @@ func Run(ctx context.Context, opts *Options) error {
 	if prober == nil {
 		prober = opts.Factory.Prober()
 	}
-	outs := make([]Outcome, len(opts.Targets))
+	jobs, failed := resolveTargets(ctx, opts)
+	outs := make([]Outcome, len(jobs))
 	sem := make(chan struct{}, opts.Concurrency)
 	var wg sync.WaitGroup
-	for i, t := range opts.Targets {
+	for i, t := range jobs {
+		if f, ok := failed[i]; ok {
+			outs[i] = f
+			continue
+		}
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
@@ -344,6 +364,73 @@ func Run(ctx context.Context, opts *Options) error {
 		return cmdutil.Exit(cmdutil.ExitNonCompliant, nil)
 	}
 	return nil
+}
+
+// resolveTargets turns every target into one job per address: IP targets
+// stay as they are, a host name becomes one job per address it resolves
+// to (IPv4 first, duplicates dropped). A name that does not resolve keeps
+// one job, already failed (failed maps its index to the outcome).
+func resolveTargets(ctx context.Context, opts *Options) ([]Target, map[int]Outcome) {
+	resolve := opts.Resolve
+	if resolve == nil {
+		resolve = func(ctx context.Context, host string) ([]net.IP, error) {
+			return net.DefaultResolver.LookupIP(ctx, "ip", host)
+		}
+	}
+	addrs := make([][]net.IP, len(opts.Targets))
+	errs := make([]error, len(opts.Targets))
+	sem := make(chan struct{}, max(opts.Concurrency, 1))
+	var wg sync.WaitGroup
+	for i, t := range opts.Targets {
+		if net.ParseIP(t.Host) != nil {
+			continue
+		}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			ips, err := resolve(ctx, t.Host)
+			if err == nil && len(ips) == 0 {
+				err = errors.New("no addresses")
+			}
+			addrs[i], errs[i] = ips, err
+		})
+	}
+	wg.Wait()
+	var jobs []Target
+	failed := map[int]Outcome{}
+	for i, t := range opts.Targets {
+		switch {
+		case net.ParseIP(t.Host) != nil:
+			jobs = append(jobs, t)
+		case errs[i] != nil:
+			res := platform.ProbeResult{Address: t.Address(), Error: fmt.Sprintf("resolve %s: %v", t.Host, errs[i])}
+			failed[len(jobs)] = Judge(t, res, opts.MinVersion)
+			jobs = append(jobs, t)
+		default:
+			for _, ip := range sortedIPs(addrs[i]) {
+				j := t
+				j.IP = ip.String()
+				jobs = append(jobs, j)
+			}
+		}
+	}
+	return jobs, failed
+}
+
+// sortedIPs orders addresses IPv4 first, then by value, without duplicates.
+func sortedIPs(ips []net.IP) []net.IP {
+	out := slices.Clone(ips)
+	slices.SortFunc(out, func(a, b net.IP) int {
+		a4, b4 := a.To4() != nil, b.To4() != nil
+		if a4 != b4 {
+			if a4 {
+				return -1
+			}
+			return 1
+		}
+		return bytes.Compare(a.To16(), b.To16())
+	})
+	return slices.CompactFunc(out, func(a, b net.IP) bool { return a.Equal(b) })
 }
 
 // Judge applies the policy: no protocol older than min accepted, and at

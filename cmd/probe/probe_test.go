@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -277,5 +279,68 @@ func TestWriteText(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+// TestRunEveryAddress: a name is probed on every address it resolves to,
+// with its SNI; an IPv6 listener that still accepts TLS 1.0 fails the
+// run although IPv4 is fine. A name that does not resolve is exit 2, and
+// an IP target is never looked up.
+func TestRunEveryAddress(t *testing.T) {
+	const v4, v6 = "127.0.0.1:443", "[::1]:443"
+	fp := &platformtest.Prober{Script: map[string][]platform.ProbeResult{
+		v4: {platformtest.Accepting(v4, platform.VersionTLS12, platform.VersionTLS13)},
+		v6: {platformtest.Accepting(v6, platform.VersionTLS10, platform.VersionTLS12)},
+	}}
+	var lookups []string
+	resolve := func(_ context.Context, host string) ([]net.IP, error) {
+		lookups = append(lookups, host)
+		if host == "dual.example.test" {
+			return []net.IP{net.ParseIP("::1"), net.ParseIP("127.0.0.1"), net.ParseIP("::1")}, nil
+		}
+		return nil, errors.New("no such host")
+	}
+	run := func(args ...string) (int, string) {
+		var out bytes.Buffer
+		opts := &Options{Factory: &cmdutil.Factory{IO: cmdutil.Test(nil, &out, &out), LiveProber: fp},
+			Format: cmdutil.FormatText, Concurrency: 1, MinVersion: audit.TLS12, Timeout: time.Second, Resolve: resolve}
+		for _, a := range args {
+			tg, err := ParseTarget(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tg.ServerName = tg.Host
+			if net.ParseIP(tg.Host) != nil {
+				tg.ServerName = ""
+			}
+			opts.Targets = append(opts.Targets, tg)
+		}
+		err := Run(context.Background(), opts)
+		return exitCode(err), out.String()
+	}
+
+	code, out := run("dual.example.test")
+	if code != cmdutil.ExitNonCompliant {
+		t.Errorf("exit %d, want 3 (IPv6 accepts TLS 1.0):\n%s", code, out)
+	}
+	i4, i6 := strings.Index(out, "dual.example.test (127.0.0.1:443)"), strings.Index(out, "dual.example.test ([::1]:443)")
+	if i4 < 0 || i6 < i4 || strings.Count(out, "([::1]:443)") != 1 {
+		t.Errorf("want one section per address, IPv4 first:\n%s", out)
+	}
+	var sni []string
+	for _, r := range fp.Requests {
+		sni = append(sni, r.Address+" "+r.ServerName)
+	}
+	slices.Sort(sni) // probed concurrently
+	if d := cmp.Diff([]string{"127.0.0.1:443 dual.example.test", "[::1]:443 dual.example.test"}, sni); d != "" {
+		t.Errorf("requests (-want +got):\n%s", d)
+	}
+
+	lookups = nil
+	if code, out := run("nowhere.example.test", "127.0.0.1"); code != cmdutil.ExitUsage || !strings.Contains(out, "resolve nowhere.example.test: no such host") {
+		t.Errorf("unresolvable: exit %d, want 2:\n%s", code, out)
+	}
+	if d := cmp.Diff([]string{"nowhere.example.test"}, lookups); d != "" {
+		t.Errorf("lookups (-want +got):\n%s", d)
 	}
 }
