@@ -367,8 +367,8 @@ func isAlert(err error, desc byte) bool {
 // rest. A version probe then usually needs one hello, and a server that
 // follows the client's order shows the suite a real client would get.
 //
-// The orders are ranked ahead of time (rankSuites, stored in
-// suites_table.go) and returned as a copy.
+// The orders are ranked ahead of time (rankSuites in suites_rules_test.go,
+// stored in suites_table.go) and returned as a copy.
 func offerOrder(v platform.TLSVersion) []uint16 {
 	switch v {
 	case platform.VersionSSL30:
@@ -383,45 +383,6 @@ func offerOrder(v platform.TLSVersion) []uint16 {
 		return slices.Clone(offerTLS13[:])
 	}
 	return nil
-}
-
-// rankSuites computes offerOrder's ranking from the suite table.
-func rankSuites(v platform.TLSVersion) []uint16 { return rankSuitesFrom(parsedSuites(), v) }
-
-func rankSuitesFrom(suites []Suite, v platform.TLSVersion) []uint16 {
-	type ranked struct {
-		code uint16
-		rank int
-	}
-	var rs []ranked
-	for _, s := range suites {
-		if v == platform.VersionTLS13 && !s.TLS13 || v != platform.VersionTLS13 && (s.TLS13 || s.MinVersion > v) {
-			continue
-		}
-		r := 0
-		switch s.Grade {
-		case GradeWeak:
-			r = 10
-		case GradeInsecure:
-			r = 20
-		}
-		switch s.Kx {
-		case "ECDHE", "any":
-		case "DHE":
-			r++
-		default:
-			r += 2
-		}
-		rs = append(rs, ranked{s.Code, r})
-	}
-	// Typed, not sort.SliceStable: its reflection-based swaps were most of
-	// the cost of the first probe's ranking.
-	slices.SortStableFunc(rs, func(a, b ranked) int { return a.rank - b.rank })
-	codes := make([]uint16, len(rs))
-	for i, r := range rs {
-		codes[i] = r.code
-	}
-	return codes
 }
 
 func chunks(codes []uint16) [][]uint16 {
