@@ -53,12 +53,32 @@ func analyze(ctx context.Context, env *audit.Env, lib *openssl.Library) (*Analys
 	opt := ParseOptions{ServerRoot: a.ServerRoot, Version: d.version}
 	var notes []string
 	notes = append(notes, d.notes...)
-	if path.Base(d.main) == "apache2.conf" {
+	// The service passes -D names that <IfDefine> tests: Debian's
+	// apache2ctl adds $APACHE_ARGUMENTS from envvars, Red Hat's httpd.service
+	// runs `httpd $OPTIONS` with /etc/sysconfig/httpd as its environment.
+	var defines []string
+	var definedBy string
+	switch path.Base(d.main) {
+	case "apache2.conf":
 		ev := path.Join(path.Dir(d.main), "envvars")
 		if b, err := env.FS.ReadFile(ev); err == nil {
 			opt.Env = readEnvvars(string(b))
 			notes = append(notes, "environment variables read from "+ev)
+			defines, definedBy = commandLineDefines(opt.Env["APACHE_ARGUMENTS"]), "APACHE_ARGUMENTS in "+ev
 		}
+	case "httpd.conf":
+		const sysconfig = "/etc/sysconfig/httpd"
+		if b, err := env.FS.ReadFile(sysconfig); err == nil {
+			all, _ := readShellVars(string(b))
+			defines, definedBy = commandLineDefines(all["OPTIONS"]), "OPTIONS in "+sysconfig
+		}
+	}
+	if len(defines) > 0 {
+		opt.Defines = map[string]string{}
+		for _, n := range defines {
+			opt.Defines[n] = ""
+		}
+		notes = append(notes, fmt.Sprintf("-D %s from %s", strings.Join(defines, " -D "), definedBy))
 	}
 	a.ParseOptions = opt
 	cfg, err := Parse(env.FS, d.main, opt)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/txtar"
 	"github.com/tlsfloor/tlsfloor/audit"
 	"github.com/tlsfloor/tlsfloor/audit/openssl"
@@ -119,4 +120,67 @@ func directiveSummary(d Directive) string {
 func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+// TestServiceDefines: the -D names the service passes reach <IfDefine>:
+// Debian's APACHE_ARGUMENTS in envvars, Red Hat's OPTIONS in
+// /etc/sysconfig/httpd. Without them the gated SSLProtocol is inactive.
+func TestServiceDefines(t *testing.T) {
+	const vhost = "LoadModule ssl_module modules/mod_ssl.so\nListen 443\n<VirtualHost *:443>\n  SSLEngine on\n  SSLProtocol TLSv1.2\n  <IfDefine LEGACY>\n    SSLProtocol all\n  </IfDefine>\n</VirtualHost>\n"
+	tests := []struct {
+		name, main string
+		files      map[string]string
+		wantNote   string // "" when nothing defines LEGACY
+	}{
+		{"debian", "/etc/apache2/apache2.conf", map[string]string{
+			"/etc/apache2/apache2.conf": vhost,
+			"/etc/apache2/envvars":      "export APACHE_RUN_USER=www-data\nexport APACHE_ARGUMENTS='-D LEGACY -DOTHER'\n",
+		}, "-D LEGACY -D OTHER from APACHE_ARGUMENTS in /etc/apache2/envvars"},
+		{"debian, commented out", "/etc/apache2/apache2.conf", map[string]string{
+			"/etc/apache2/apache2.conf": vhost,
+			"/etc/apache2/envvars":      "export APACHE_RUN_USER=www-data\n#export APACHE_ARGUMENTS='-D LEGACY'\n",
+		}, ""},
+		{"red hat", "/etc/httpd/conf/httpd.conf", map[string]string{
+			"/etc/httpd/conf/httpd.conf": vhost,
+			"/etc/sysconfig/httpd":       "# Command line options\nOPTIONS=\"-DLEGACY\"\nLANG=C\n",
+		}, "-D LEGACY from OPTIONS in /etc/sysconfig/httpd"},
+		{"red hat, no OPTIONS", "/etc/httpd/conf/httpd.conf", map[string]string{
+			"/etc/httpd/conf/httpd.conf": vhost,
+			"/etc/sysconfig/httpd":       "LANG=C\n",
+		}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys, _ := writeTree(t, tt.files)
+			env := testEnv(t, fsys, map[string]string{"main": tt.main, "version": "2.4.62"})
+			lib := &openssl.Library{Version: mustLib(t, "OpenSSL 1.1.1w 11 Sep 2023"), Path: "/usr/lib/libcrypto.so.1.1"}
+			a, err := analyze(context.Background(), env, lib)
+			if err != nil {
+				t.Fatal(err)
+			}
+			legacy := false
+			for _, f := range a.Findings {
+				if f.ID == "legacy-protocol-enabled" && f.Line == 7 {
+					legacy = true
+				}
+			}
+			if legacy != (tt.wantNote != "") {
+				t.Errorf("legacy finding at line 7 = %v, want %v; findings %+v", legacy, tt.wantNote != "", a.Findings)
+			}
+			notes := strings.Join(a.Component.Notes, "\n")
+			if tt.wantNote != "" && !strings.Contains(notes, tt.wantNote) {
+				t.Errorf("notes lack %q:\n%s", tt.wantNote, notes)
+			}
+			if tt.wantNote == "" && strings.Contains(notes, "-D ") {
+				t.Errorf("a define was reported:\n%s", notes)
+			}
+		})
+	}
+}
+
+func TestCommandLineDefines(t *testing.T) {
+	got := commandLineDefines("-d /etc/apache2 -D SSL -DFOREGROUND -k start -D")
+	if d := cmp.Diff([]string{"SSL", "FOREGROUND"}, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
 }

@@ -146,6 +146,14 @@ func discover(ctx context.Context, env *audit.Env) discovery {
 // lines (shell-quoted, $VAR expanded from earlier assignments), which
 // apache2ctl puts in httpd's environment and apache2.conf uses as ${VAR}.
 func readEnvvars(src string) map[string]string {
+	_, exported := readShellVars(src)
+	return exported
+}
+
+// readShellVars reads VAR=value assignments the way readEnvvars does and
+// returns all of them, then the exported ones. A systemd EnvironmentFile
+// such as /etc/sysconfig/httpd has the same form without export.
+func readShellVars(src string) (map[string]string, map[string]string) {
 	all := map[string]string{}
 	exported := map[string]bool{}
 	for _, line := range strings.Split(src, "\n") {
@@ -180,7 +188,24 @@ func readEnvvars(src string) map[string]string {
 			out[n] = v
 		}
 	}
-	return out
+	return all, out
+}
+
+// commandLineDefines returns the names that httpd arguments define with
+// -D NAME or -DNAME, in order.
+func commandLineDefines(args string) []string {
+	var names []string
+	fields := strings.Fields(args)
+	for i := 0; i < len(fields); i++ {
+		switch f := fields[i]; {
+		case f == "-D" && i+1 < len(fields):
+			i++
+			names = append(names, fields[i])
+		case strings.HasPrefix(f, "-D") && len(f) > 2:
+			names = append(names, f[2:])
+		}
+	}
+	return names
 }
 
 func isShellName(s string) bool {
