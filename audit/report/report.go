@@ -71,7 +71,7 @@ func WriteText(w io.Writer, r *audit.Report, opt TextOptions) error {
 		if c.Path != "" {
 			title += " (" + c.Path + ")"
 		}
-		fmt.Fprintf(&b, "%s  [%s]\n", p.wrap("1", title), c.Status)
+		fmt.Fprintf(&b, "%s  [%s]\n", p.wrap("1", title), componentLabel(r, owner, i))
 		if c.Error != "" {
 			fmt.Fprintf(&b, "  error: %s\n", c.Error)
 		}
@@ -144,6 +144,33 @@ func WriteText(w io.Writer, r *audit.Report, opt TextOptions) error {
 	fmt.Fprintf(&b, "%s (fail on %s and above): %s\n", verdict, r.Summary.FailOn, strings.Join(counts, ", "))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// componentLabel sums up a component in its heading: its findings by
+// severity ("1 medium, 2 low", "no findings") once it was read, else its
+// status (not-found, error). A bare "ok" next to a list of findings read
+// as a verdict.
+func componentLabel(r *audit.Report, owner []int, i int) string {
+	c := r.Components[i]
+	if c.Status != audit.StatusOK {
+		return string(c.Status)
+	}
+	counts := map[audit.Severity]int{}
+	for j, f := range r.Findings {
+		if owner[j] == i {
+			counts[f.Severity]++
+		}
+	}
+	var parts []string
+	for _, s := range []audit.Severity{audit.Critical, audit.High, audit.Medium, audit.Low, audit.Info} {
+		if n := counts[s]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	if len(parts) == 0 {
+		return "no findings"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // assignFindings decides under which component each finding is printed: the

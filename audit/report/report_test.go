@@ -46,6 +46,15 @@ func TestWriteTextPlacesFindingsUnderTheirComponent(t *testing.T) {
 		!strings.Contains(out, "protocols: TLSv1.0 TLSv1.2 (inherited at /etc/nginx/nginx.conf:33)") {
 		t.Errorf("context line missing:\n%s", out)
 	}
+	for _, heading := range []string{
+		"nginx 1.22.1 (/etc/nginx/nginx.conf)  [1 high]",
+		"openssl OpenSSL 3.0.22 (/usr/lib/libcrypto.so.3)  [no findings]",
+		"openssl OpenSSL 3.0.22 (/usr/bin/openssl)  [1 low]",
+	} {
+		if !strings.Contains(out, heading+"\n") {
+			t.Errorf("heading %q missing:\n%s", heading, out)
+		}
+	}
 	if !strings.Contains(out, "other findings") || !strings.Contains(out, "orphan") {
 		t.Errorf("finding without component dropped:\n%s", out)
 	}
