@@ -163,16 +163,18 @@ func (w *OSWriter) WriteFileAtomic(name string, data []byte, attr FileAttr) (err
 // before it makes a backup. The rename can still fail (an immutable file);
 // the transaction then restores.
 func (w *OSWriter) CheckWritable(name string) error {
-	real, err := filepath.EvalSymlinks(w.Real(name))
+	// The link is followed inside the root (an absolute target in a --root
+	// tree names a file of the tree), as WriteFileAtomic's callers do.
+	target, err := w.EvalSymlinks(name)
 	if err != nil {
-		return w.hostErr(err, name)
+		return err
 	}
 	access := w.access
 	if access == nil {
 		access = accessWrite
 	}
-	if err := access(filepath.Dir(real)); err != nil {
-		return &fs.PathError{Op: "write", Path: path.Dir(cleanHost(name)), Err: err}
+	if err := access(filepath.Dir(w.Real(target))); err != nil {
+		return &fs.PathError{Op: "write", Path: path.Dir(cleanHost(target)), Err: err}
 	}
 	return nil
 }

@@ -52,3 +52,32 @@ func TestCheckWritable(t *testing.T) {
 		t.Errorf("read-only directory: %v, want permission denied", err)
 	}
 }
+
+// TestCheckWritableRootedSymlink: in a --root tree, an absolute link
+// (sites-enabled/x -> /etc/nginx/sites-available/x) points inside the
+// tree, not at the machine's own /etc.
+func TestCheckWritableRootedSymlink(t *testing.T) {
+	root := t.TempDir()
+	avail := filepath.Join(root, "etc/nginx/sites-available")
+	enabled := filepath.Join(root, "etc/nginx/sites-enabled")
+	for _, d := range []string{avail, enabled} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(avail, "tlsfloor-test-site"), []byte("server {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/nginx/sites-available/tlsfloor-test-site", filepath.Join(enabled, "tlsfloor-test-site")); err != nil {
+		t.Fatal(err)
+	}
+	w := NewOSWriter(root)
+	var asked string
+	w.access = func(d string) error { asked = d; return nil }
+	if err := w.CheckWritable("/etc/nginx/sites-enabled/tlsfloor-test-site"); err != nil {
+		t.Fatalf("rooted absolute link: %v", err)
+	}
+	if asked != avail {
+		t.Errorf("checked %s, want the link target's directory in the tree, %s", asked, avail)
+	}
+}
