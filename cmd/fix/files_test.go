@@ -331,3 +331,35 @@ func TestFilesNotWritable(t *testing.T) {
 		t.Error("something was written")
 	}
 }
+
+// TestFilesRootedAbsoluteSymlink: in a --root tree, a site enabled by an
+// absolute link is fixed in the tree's target file; the link stays a link
+// and nothing outside the tree is looked at.
+func TestFilesRootedAbsoluteSymlink(t *testing.T) {
+	const site = "server {\n    listen 443 ssl;\n    ssl_protocols TLSv1 TLSv1.2;\n}\n"
+	r := newFilesRun(t, "events {}\nhttp {\n    include /etc/nginx/sites-enabled/*;\n}\n")
+	avail := filepath.Join(r.root, "etc/nginx/sites-available/tlsfloor-test-site")
+	link := filepath.Join(r.root, "etc/nginx/sites-enabled/tlsfloor-test-site")
+	for _, d := range []string{filepath.Dir(avail), filepath.Dir(link)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(avail, []byte(site), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/nginx/sites-available/tlsfloor-test-site", link); err != nil {
+		t.Fatal(err)
+	}
+	r.opts.Yes = true
+	if code := r.exec(t); code != 0 {
+		t.Fatalf("exit %d:\n%s%s", code, r.out, r.errOut)
+	}
+	b, err := os.ReadFile(avail)
+	if err != nil || !strings.Contains(string(b), "ssl_protocols TLSv1.2 TLSv1.3;") {
+		t.Errorf("target not fixed: %q %v", b, err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v %v", fi, err)
+	}
+}
