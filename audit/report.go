@@ -127,12 +127,25 @@ type Summary struct {
 
 // Report is the whole result of an audit. Its JSON form is the contract.
 type Report struct {
-	SchemaVersion int         `json:"schema_version"`
-	Tool          Tool        `json:"tool"`
-	Policy        PolicyInfo  `json:"policy"`
-	Components    []Component `json:"components"`
-	Findings      []Finding   `json:"findings"`
-	Summary       Summary     `json:"summary"`
+	SchemaVersion int  `json:"schema_version"`
+	Tool          Tool `json:"tool"`
+	// Host says which machine ran the audit and which tree it read, and
+	// GeneratedAt when (UTC, RFC 3339): reports collected from a fleet
+	// must say where they come from. The command fills both; they are
+	// left out when unknown.
+	Host        *HostInfo   `json:"host,omitempty"`
+	GeneratedAt string      `json:"generated_at,omitempty"`
+	Policy      PolicyInfo  `json:"policy"`
+	Components  []Component `json:"components"`
+	Findings    []Finding   `json:"findings"`
+	Summary     Summary     `json:"summary"`
+}
+
+// HostInfo identifies the audited host.
+type HostInfo struct {
+	Name string `json:"name"`           // os.Hostname of the machine that ran the audit
+	OS   string `json:"os"`             // runtime.GOOS
+	Root string `json:"root,omitempty"` // --root, "/" for the machine itself (Linux)
 }
 
 // Policy is what the audit judges against.

@@ -59,7 +59,14 @@ func loc(file string, line int) string {
 func WriteText(w io.Writer, r *audit.Report, opt TextOptions) error {
 	p := painter{on: opt.Color}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s — policy: %s or newer\n", r.Tool.Name, r.Tool.Version, r.Policy.Min)
+	where := ""
+	if h := r.Host; h != nil && h.Name != "" {
+		where = " on " + h.Name
+		if h.Root != "" && h.Root != "/" {
+			where += ", tree " + h.Root
+		}
+	}
+	fmt.Fprintf(&b, "%s %s%s — policy: %s or newer\n", r.Tool.Name, r.Tool.Version, where, r.Policy.Min)
 
 	owner := assignFindings(r)
 	for i, c := range r.Components {

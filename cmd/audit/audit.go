@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -150,6 +151,10 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 		return err
 	}
+	rep.Host = hostInfo(f, opts)
+	if f.Now != nil {
+		rep.GeneratedAt = f.Now().UTC().Format(time.RFC3339)
+	}
 	switch opts.Format {
 	case cmdutil.FormatJSON:
 		err = report.WriteJSON(f.IO.Out, rep)
@@ -163,6 +168,20 @@ func Run(ctx context.Context, opts *Options) error {
 		return cmdutil.Exit(cmdutil.ExitNonCompliant, nil)
 	}
 	return nil
+}
+
+// hostInfo names the machine and the tree the report describes.
+func hostInfo(f *cmdutil.Factory, opts *Options) *audit.HostInfo {
+	h := &audit.HostInfo{OS: opts.GOOS, Root: opts.Discovery.Root}
+	if h.Root == "" && opts.GOOS != "windows" {
+		h.Root = "/"
+	}
+	if f.Hostname != nil {
+		if name, err := f.Hostname(); err == nil {
+			h.Name = name
+		}
+	}
+	return h
 }
 
 // Audit runs the platform's scanners that only selects (nil: all) and

@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -146,5 +147,43 @@ func TestRunOnly(t *testing.T) {
 	}
 	if out := run(cmdutil.Components{"apache": true}); !strings.Contains(out, apacheHit) || strings.Contains(out, "nginx.conf") {
 		t.Errorf("--only apache:\n%s", out)
+	}
+}
+
+// TestRunNamesHost: a report says which machine and tree it describes and
+// when it was made, so that a fleet's reports can be told apart.
+func TestRunNamesHost(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "etc/nginx"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc/nginx/nginx.conf"), []byte("events {}\nhttp {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(format cmdutil.Format) string {
+		var out, errOut bytes.Buffer
+		f := testFactory(&out, &errOut)
+		f.Hostname = func() (string, error) { return "web1.example.test", nil }
+		opts := &Options{Factory: f, Format: format, MinVersion: audit.TLS12, FailOn: audit.Medium, GOOS: "linux",
+			Discovery: audit.Options{Root: root, NginxVersion: "1.22.1", NginxConf: "/etc/nginx/nginx.conf"}}
+		var ee *cmdutil.ExitError
+		if err := Run(context.Background(), opts); err != nil && !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	var doc struct {
+		Host        audit.HostInfo `json:"host"`
+		GeneratedAt string         `json:"generated_at"`
+	}
+	if err := json.Unmarshal([]byte(run(cmdutil.FormatJSON)), &doc); err != nil {
+		t.Fatal(err)
+	}
+	want := audit.HostInfo{Name: "web1.example.test", OS: "linux", Root: root}
+	if doc.Host != want || doc.GeneratedAt != "2026-11-28T00:00:00Z" {
+		t.Errorf("host %+v at %q, want %+v at 2026-11-28T00:00:00Z", doc.Host, doc.GeneratedAt, want)
+	}
+	if text := run(cmdutil.FormatText); !strings.HasPrefix(text, "tlsfloor test on web1.example.test, tree "+root+" — policy") {
+		t.Errorf("text header:\n%s", text)
 	}
 }

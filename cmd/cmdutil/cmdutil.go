@@ -153,6 +153,8 @@ type Factory struct {
 	// LiveProber performs live handshakes (probe, fix --verify); nil means
 	// platform/probe's raw-handshake prober (see Prober).
 	LiveProber platform.Prober
+	// Hostname names this machine in reports; nil leaves it out.
+	Hostname func() (string, error)
 }
 
 // Prober returns LiveProber, or the raw-handshake prober.

@@ -44,6 +44,9 @@ func NewFactory() *cmdutil.Factory {
 		Now:     time.Now,
 		Version: buildVersion(),
 		NewFS:   func(root string) platform.FS { return platform.NewOSFS(root) },
+		// Hostname: the name reports carry, so that a fleet's reports say
+		// where each one came from.
+		Hostname: os.Hostname,
 	}
 	// There is a registry on Windows only; elsewhere the field stays nil.
 	if reg, err := platform.NewRegistry(); err == nil {
