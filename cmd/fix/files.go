@@ -119,11 +119,14 @@ func runFiles(ctx context.Context, opts *Options) error {
 		return finishFiles(f.IO.Out, text, out, cmdutil.Exit(cmdutil.ExitUsage, err))
 	}
 	if !opts.Yes {
-		ok, err := confirmFiles(f.IO)
+		ok, err := confirmFiles(ctx, f.IO)
 		if err != nil {
 			return finishFiles(f.IO.Out, text, out, cmdutil.Exit(cmdutil.ExitNonCompliant, err))
 		}
 		if !ok {
+			if ctx.Err() != nil {
+				fmt.Fprint(f.IO.ErrOut, "interrupted: ")
+			}
 			fmt.Fprintln(f.IO.ErrOut, "not applied: nothing was changed")
 			return finishFiles(f.IO.Out, text, out, cmdutil.Exit(cmdutil.ExitNonCompliant, nil))
 		}
@@ -206,22 +209,39 @@ func finishFiles(w io.Writer, text bool, out *filesJSON, err error) error {
 }
 
 // confirmFiles asks on the terminal. Without a terminal it refuses: a fix never
-// applies unasked.
-func confirmFiles(io *cmdutil.IOStreams) (bool, error) {
+// applies silently unless --yes says so.
+func confirmFiles(ctx context.Context, io *cmdutil.IOStreams) (bool, error) {
 	if !io.InTTY {
 		return false, errors.New("not applied: no terminal to confirm on; run with --yes to apply, or --dry-run to only show the diff")
 	}
-	fmt.Fprint(io.ErrOut, "Apply these changes? [y/N] ")
-	line, err := bufio.NewReader(io.In).ReadString('\n')
-	if err != nil && line == "" {
-		fmt.Fprintln(io.ErrOut)
-		return false, nil
+	return askYes(ctx, io.In, io.ErrOut, "Apply these changes? [y/N] "), nil
+}
+
+// askYes prints question and reports whether the answer read from in is y
+// or yes. A cancelled ctx (Ctrl-C: fix catches SIGINT so that it can
+// restore files) while it waits is a no, so the prompt never outlives the
+// user's wish to leave; the goroutine left reading in ends with the process.
+func askYes(ctx context.Context, in io.Reader, out io.Writer, question string) bool {
+	fmt.Fprint(out, question)
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(in).ReadString('\n')
+		answer <- line
+	}()
+	select {
+	case line := <-answer:
+		if line == "" {
+			fmt.Fprintln(out) // end of input: finish the prompt's line
+		}
+		switch strings.ToLower(strings.TrimSpace(line)) {
+		case "y", "yes":
+			return true
+		}
+		return false
+	case <-ctx.Done():
+		fmt.Fprintln(out)
+		return false
 	}
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		return true, nil
-	}
-	return false, nil
 }
 
 // filesJSON is fix's JSON document.

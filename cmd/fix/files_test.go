@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -32,6 +33,9 @@ type filesRun struct {
 	runner        *platformtest.Runner
 	tty           bool
 	stdin         string
+	// in, when set, replaces stdin; ctx, when set, is Run's context.
+	in  io.Reader
+	ctx context.Context
 	// newWriter, when set, replaces the real disk writer.
 	newWriter func(root string) platform.Writer
 }
@@ -56,12 +60,20 @@ func (r *filesRun) exec(t *testing.T) int {
 	t.Helper()
 	r.out.Reset()
 	r.errOut.Reset()
-	ios := cmdutil.Test(strings.NewReader(r.stdin), r.out, r.errOut)
+	var in io.Reader = strings.NewReader(r.stdin)
+	if r.in != nil {
+		in = r.in
+	}
+	ios := cmdutil.Test(in, r.out, r.errOut)
 	ios.InTTY, ios.OutTTY = r.tty, r.tty
 	r.opts.Factory = &cmdutil.Factory{IO: ios, Runner: r.runner, Getenv: func(string) string { return "" },
 		Now:     func() time.Time { return time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC) },
 		Version: "test", NewFS: func(root string) platform.FS { return platform.NewOSFS(root) }, NewWriter: r.newWriter}
-	err := Run(context.Background(), r.opts)
+	ctx := r.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	err := Run(ctx, r.opts)
 	var ee *cmdutil.ExitError
 	switch {
 	case err == nil:
@@ -361,5 +373,30 @@ func TestFilesRootedAbsoluteSymlink(t *testing.T) {
 	}
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Errorf("the link was replaced: %v %v", fi, err)
+	}
+}
+
+// TestFilesInterruptAtPrompt: Ctrl-C (a cancelled context: fix catches
+// SIGINT) while fix waits for an answer leaves the prompt at once, changes
+// nothing and exits 3 like a "no".
+func TestFilesInterruptAtPrompt(t *testing.T) {
+	r := newFilesRun(t, legacyNginx)
+	pr, pw := io.Pipe() // a terminal nobody types on
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	r.tty, r.in, r.ctx = true, pr, ctx
+	time.AfterFunc(100*time.Millisecond, cancel)
+	done := make(chan int, 1)
+	go func() { done <- r.exec(t) }()
+	select {
+	case code := <-done:
+		if code != cmdutil.ExitNonCompliant || !strings.Contains(r.errOut.String(), "interrupted: not applied: nothing was changed") {
+			t.Errorf("exit %d, want 3 with the reason; stderr:\n%s", code, r.errOut)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("fix still waits at the prompt 10 s after the interrupt")
+	}
+	if r.conf(t) != legacyNginx || r.backupCount() != 0 {
+		t.Error("something was written")
 	}
 }

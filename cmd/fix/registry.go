@@ -1,12 +1,9 @@
 package fix
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/tlsfloor/tlsfloor/audit"
@@ -98,7 +95,7 @@ func runRegistry(ctx context.Context, opts *Options) error {
 			fmt.Fprintln(ios.ErrOut, "tlsfloor: no terminal to confirm on; nothing written. Rerun with --yes to apply.")
 			return finish("not-confirmed", cmdutil.Exit(cmdutil.ExitNonCompliant, nil))
 		}
-		if !confirm(ios.In, ios.ErrOut, fmt.Sprintf("Write these %d registry values? [y/N] ", len(plan.Changes))) {
+		if !askYes(ctx, ios.In, ios.ErrOut, fmt.Sprintf("Write these %d registry values? [y/N] ", len(plan.Changes))) {
 			fmt.Fprintln(ios.ErrOut, "Nothing written.")
 			return finish("declined", cmdutil.Exit(cmdutil.ExitNonCompliant, nil))
 		}
@@ -132,15 +129,4 @@ func runRegistry(ctx context.Context, opts *Options) error {
 		}
 	}
 	return finish("applied", nil)
-}
-
-// confirm asks on a terminal; only an explicit yes counts.
-func confirm(in io.Reader, out io.Writer, question string) bool {
-	fmt.Fprint(out, question)
-	line, _ := bufio.NewReader(in).ReadString('\n')
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		return true
-	}
-	return false
 }
