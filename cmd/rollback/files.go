@@ -36,8 +36,12 @@ func runFiles(ctx context.Context, opts *Options) error {
 		}
 	}
 	var rf *txn.RollbackFailedError
-	if errors.As(err, &rf) {
+	var refused *txn.RefusedError
+	switch {
+	case errors.As(err, &rf):
 		return cmdutil.Exit(cmdutil.ExitRollbackFailed, err)
+	case errors.As(err, &refused):
+		return cmdutil.Exit(cmdutil.ExitUsage, err) // nothing was written
 	}
 	return err
 }

@@ -49,10 +49,11 @@ func runRegistry(ctx context.Context, opts *Options) error {
 	res, err := registry.Rollback(ctx, registry.Deps{Reg: f.Registry, Elevation: f.Elevation, Now: now, Log: ios.ErrOut},
 		registry.RollbackOptions{BackupDir: opts.BackupDir, ID: opts.ID, Last: opts.Last, Force: opts.Force})
 	var rf *registry.RollbackFailedError
+	var refused *registry.RefusedError
 	switch {
 	case errors.As(err, &rf):
 		return cmdutil.Exit(cmdutil.ExitRollbackFailed, err)
-	case errors.Is(err, registry.ErrNotElevated):
+	case errors.As(err, &refused): // not elevated, no backup, changed since: nothing written
 		return cmdutil.Exit(cmdutil.ExitUsage, err)
 	case err != nil:
 		return err

@@ -88,7 +88,7 @@ func TestRegistryRollbackCommand(t *testing.T) {
 		t.Fatalf("text list: %v\n%s", err, out.String())
 	}
 	// Nothing left to roll back.
-	if err := Run(context.Background(), o); err == nil || !errors.Is(err, registry.ErrNoBackup) {
-		t.Fatalf("second rollback --last: %v", err)
+	if err := Run(context.Background(), o); !errors.Is(err, registry.ErrNoBackup) || exitCode(err) != cmdutil.ExitUsage {
+		t.Fatalf("second rollback --last: %v (exit %d), want no backup, exit 2", err, exitCode(err))
 	}
 }

@@ -168,8 +168,14 @@ func TestRollbackRunLastRestoresAndReloads(t *testing.T) {
 	if !strings.Contains(e.out.String(), "rolled-back") {
 		t.Errorf("list after rollback: %q", e.out.String())
 	}
-	if err := e.run(t, "--last"); err == nil || !strings.Contains(err.Error(), "already rolled back") {
-		t.Errorf("second --last: %v", err)
+	err := e.run(t, "--last")
+	var ee *cmdutil.ExitError
+	if err == nil || !strings.Contains(err.Error(), "already rolled back") || !errors.As(err, &ee) || ee.Code != cmdutil.ExitUsage {
+		t.Errorf("second --last: %v, want exit 2", err)
+	}
+	if err := e.run(t, "20991231T000000Z-000000"); err == nil || !strings.Contains(err.Error(), "no backup found") ||
+		!errors.As(err, &ee) || ee.Code != cmdutil.ExitUsage {
+		t.Errorf("unknown id: %v, want exit 2", err)
 	}
 }
 
@@ -179,8 +185,8 @@ func TestRollbackRunDriftAndForce(t *testing.T) {
 	os.WriteFile(real, []byte("edited by hand\n"), 0o640)
 	err := e.run(t, e.res.BackupID)
 	var ee *cmdutil.ExitError
-	if err == nil || errors.As(err, &ee) || !strings.Contains(err.Error(), "/etc/nginx/nginx.conf: content differs") {
-		t.Fatalf("err = %v, want a plain refusal naming the file", err)
+	if err == nil || !errors.As(err, &ee) || ee.Code != cmdutil.ExitUsage || !strings.Contains(err.Error(), "/etc/nginx/nginx.conf: content differs") {
+		t.Fatalf("err = %v, want a refusal naming the file, exit 2 (nothing written)", err)
 	}
 	if got := e.current(t); string(got) != "edited by hand\n" {
 		t.Fatalf("refusal wrote the file")

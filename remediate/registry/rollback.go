@@ -64,7 +64,24 @@ func lastID(backupDir string) (string, error) {
 // Rollback restores a backup exactly: old values back, values the fix
 // created deleted, keys the fix created deleted. It refuses when a value no
 // longer holds what the fix wrote, unless Force.
+//
+// An error before any value is written (not elevated, no such backup,
+// already rolled back, values changed since) is a *RefusedError.
 func Rollback(ctx context.Context, deps Deps, opt RollbackOptions) (*RollbackResult, error) {
+	res, err := rollback(ctx, deps, opt)
+	if err != nil && res == nil {
+		err = &RefusedError{Err: err}
+	}
+	return res, err
+}
+
+// RefusedError: a rollback that stopped before writing anything.
+type RefusedError struct{ Err error }
+
+func (e *RefusedError) Error() string { return e.Err.Error() }
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+func rollback(ctx context.Context, deps Deps, opt RollbackOptions) (*RollbackResult, error) {
 	if err := CheckElevated(deps.Elevation); err != nil {
 		return nil, err
 	}

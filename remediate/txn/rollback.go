@@ -71,7 +71,26 @@ func (e *DriftError) Unwrap() error { return ErrDrift }
 // file is neither what the fix wrote nor the original (someone edited it
 // since), unless Force. Files still holding their original bytes are left
 // alone, so a backup from a killed fix restores cleanly.
+//
+// An error before any file is restored (no such backup, already rolled
+// back, another --root, files changed since, the backups unreadable) is a
+// *RefusedError: nothing was written.
 func Rollback(ctx context.Context, deps Deps, opt RollbackOptions) (*RollbackResult, error) {
+	res, err := rollback(ctx, deps, opt)
+	var rf *RollbackFailedError
+	if err != nil && (res == nil || len(res.Restored) == 0) && !errors.As(err, &rf) {
+		err = &RefusedError{Err: err}
+	}
+	return res, err
+}
+
+// RefusedError: a rollback that stopped before restoring anything.
+type RefusedError struct{ Err error }
+
+func (e *RefusedError) Error() string { return e.Err.Error() }
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+func rollback(ctx context.Context, deps Deps, opt RollbackOptions) (*RollbackResult, error) {
 	if deps.FS == nil {
 		return nil, errors.New("rollback: needs a file system")
 	}
