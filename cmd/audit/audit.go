@@ -81,6 +81,9 @@ Exit status: 0 compliant, 3 findings at or above --fail-on, 2 unusable input
 			if opts.MinVersion, err = ParseMinVersion(opts.minFlag); err != nil {
 				return err
 			}
+			if err := cmdutil.CheckRoot(opts.Discovery.Root); err != nil {
+				return err
+			}
 			if opts.FailOn, err = audit.ParseSeverity(opts.failFlag); err != nil {
 				return cmdutil.FlagErrorf("invalid --fail-on: %v", err)
 			}

@@ -29,6 +29,11 @@ func testFactory(out, errOut *bytes.Buffer) *cmdutil.Factory {
 }
 
 func TestNewCmdAuditFlags(t *testing.T) {
+	mnt := t.TempDir()
+	notDir := filepath.Join(mnt, "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		args    []string
 		check   func(*Options) bool
@@ -37,9 +42,12 @@ func TestNewCmdAuditFlags(t *testing.T) {
 		{nil, func(o *Options) bool {
 			return o.Format == cmdutil.FormatText && o.MinVersion == audit.TLS12 && o.FailOn == audit.Medium && !o.Live
 		}, ""},
-		{[]string{"--format", "json", "--min-version", "1.3", "--fail-on", "HIGH", "--live", "--root", "/mnt"}, func(o *Options) bool {
-			return o.Format == cmdutil.FormatJSON && o.MinVersion == audit.TLS13 && o.FailOn == audit.High && o.Live && o.Discovery.Root == "/mnt"
+		{[]string{"--format", "json", "--min-version", "1.3", "--fail-on", "HIGH", "--live", "--root", mnt}, func(o *Options) bool {
+			return o.Format == cmdutil.FormatJSON && o.MinVersion == audit.TLS13 && o.FailOn == audit.High && o.Live && o.Discovery.Root == mnt
 		}, ""},
+		// A mistyped --root would audit an empty tree and call it compliant.
+		{[]string{"--root", mnt + "/missing"}, nil, "no such file or directory"},
+		{[]string{"--root", notDir}, nil, "not a directory"},
 		{[]string{"--only", "nginx,openssl", "--only", "apache"}, func(o *Options) bool {
 			return len(o.Only) == 3 && o.Only.Has("nginx") && o.Only.Has("apache") && o.Only.Has("openssl")
 		}, ""},

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -246,6 +247,27 @@ func ParseFormat(s string) (Format, error) {
 		return FormatJSON, nil
 	}
 	return "", FlagErrorf("invalid --format %q: want text or json", s)
+}
+
+// CheckRoot validates --root: an existing directory, or empty for the
+// machine itself. A mistyped root would otherwise be read as an empty tree,
+// and an audit of nothing is compliant.
+func CheckRoot(root string) error {
+	if root == "" {
+		return nil
+	}
+	fi, err := os.Stat(root)
+	switch {
+	case err != nil:
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return FlagErrorf("invalid --root %q: %v", root, err)
+	case !fi.IsDir():
+		return FlagErrorf("invalid --root %q: not a directory", root)
+	}
+	return nil
 }
 
 // AddDiscoveryFlags binds the flags that audit and fix share for finding

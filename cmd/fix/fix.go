@@ -118,6 +118,9 @@ terminal it applies only with --yes.`,
 			if opts.Only, err = cmdutil.ParseComponents(opts.onlyFlag, []string{"nginx", "apache"}); err != nil {
 				return err
 			}
+			if err := cmdutil.CheckRoot(opts.Discovery.Root); err != nil {
+				return err
+			}
 			if opts.DryRun && opts.Yes {
 				return cmdutil.FlagErrorf("--dry-run and --yes cannot be used together")
 			}

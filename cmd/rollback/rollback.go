@@ -53,6 +53,9 @@ It refuses when a file was changed by someone else after the fix, unless
 			if opts.Format, err = cmdutil.ParseFormat(opts.formatFlag); err != nil {
 				return err
 			}
+			if err := cmdutil.CheckRoot(opts.Root); err != nil {
+				return err
+			}
 			if len(args) == 1 {
 				opts.ID = args[0]
 			}

@@ -23,6 +23,7 @@ import (
 )
 
 func TestNewCmdRollback(t *testing.T) {
+	img := t.TempDir()
 	tests := []struct {
 		args    string
 		want    Options
@@ -30,7 +31,8 @@ func TestNewCmdRollback(t *testing.T) {
 	}{
 		{args: "--last", want: Options{Last: true, BackupDir: "/var/lib/tlsfloor/backups", Format: cmdutil.FormatText}},
 		{args: "--list --format json --backup-dir /b", want: Options{List: true, BackupDir: "/b", Format: cmdutil.FormatJSON}},
-		{args: "20261128T233000Z-4f2a9c --force --reload --root /img", want: Options{ID: "20261128T233000Z-4f2a9c", Force: true, Reload: true, Root: "/img", BackupDir: "/var/lib/tlsfloor/backups", Format: cmdutil.FormatText}},
+		{args: "20261128T233000Z-4f2a9c --force --reload --root " + img, want: Options{ID: "20261128T233000Z-4f2a9c", Force: true, Reload: true, Root: img, BackupDir: "/var/lib/tlsfloor/backups", Format: cmdutil.FormatText}},
+		{args: "--last --root " + img + "/missing", wantErr: "no such file or directory"},
 		{args: "", wantErr: "exactly one"},
 		{args: "--last --list", wantErr: "exactly one"},
 		{args: "ID --last", wantErr: "exactly one"},
