@@ -63,6 +63,10 @@ func newLiveCheck(ctx context.Context, p platform.Prober, targets []platform.Pro
 
 // verify runs after the reload; an error makes the transaction roll back.
 func (c *liveCheck) verify(ctx context.Context) error {
+	if len(c.targets) == 0 {
+		// Say so: "applied" alone would read as "verified".
+		fmt.Fprintln(c.log, "note: --verify: no TLS listener of the changed servers answered before the change; the configuration was re-audited, nothing was probed live")
+	}
 	for _, req := range c.targets {
 		res, err := probe.Verify(ctx, c.prober, req, c.before[req.Address], c.settle)
 		if err != nil {

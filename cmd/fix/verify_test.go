@@ -68,6 +68,19 @@ func TestLiveCheckWithFakeProber(t *testing.T) {
 	}
 }
 
+// TestLiveCheckNothingToProbe: when no listener answered before the
+// change, verify passes but says that nothing was probed live.
+func TestLiveCheckNothingToProbe(t *testing.T) {
+	var log bytes.Buffer
+	c := newLiveCheck(context.Background(), &platformtest.Prober{}, []platform.ProbeRequest{{Address: "127.0.0.1:9"}}, &log)
+	if err := c.verify(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "nothing was probed live") {
+		t.Errorf("no note that nothing was verified live:\n%s", log.String())
+	}
+}
+
 // TestRealNginxFixVerify runs `fix --yes --verify` against a real nginx on
 // loopback that accepts TLS 1.0/1.1: the live check must see the reload
 // take effect and report what the listener now accepts.
