@@ -358,7 +358,7 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 	if unreachable > 0 {
-		return cmdutil.Exit(cmdutil.ExitUsage, fmt.Errorf("%d of %d targets could not be probed", unreachable, len(outs)))
+		return cmdutil.Exit(cmdutil.ExitUsage, fmt.Errorf("%d of %d target addresses could not be probed", unreachable, len(outs)))
 	}
 	if failing > 0 {
 		return cmdutil.Exit(cmdutil.ExitNonCompliant, nil)
