@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tlsfloor/tlsfloor/cmd/cmdutil"
+	"github.com/tlsfloor/tlsfloor/remediate"
 	"github.com/tlsfloor/tlsfloor/remediate/txn"
 )
 
@@ -36,7 +37,7 @@ func runFiles(ctx context.Context, opts *Options) error {
 		}
 	}
 	var rf *txn.RollbackFailedError
-	var refused *txn.RefusedError
+	var refused *remediate.RefusedError
 	switch {
 	case errors.As(err, &rf):
 		return cmdutil.Exit(cmdutil.ExitRollbackFailed, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tlsfloor/tlsfloor/cmd/cmdutil"
 	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/remediate"
 	"github.com/tlsfloor/tlsfloor/remediate/registry"
 )
 
@@ -49,7 +50,7 @@ func runRegistry(ctx context.Context, opts *Options) error {
 	res, err := registry.Rollback(ctx, registry.Deps{Reg: f.Registry, Elevation: f.Elevation, Now: now, Log: ios.ErrOut},
 		registry.RollbackOptions{BackupDir: opts.BackupDir, ID: opts.ID, Last: opts.Last, Force: opts.Force})
 	var rf *registry.RollbackFailedError
-	var refused *registry.RefusedError
+	var refused *remediate.RefusedError
 	switch {
 	case errors.As(err, &rf):
 		return cmdutil.Exit(cmdutil.ExitRollbackFailed, err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/remediate"
 )
 
 // ErrNoBackup means there is nothing to roll back.
@@ -66,20 +67,14 @@ func lastID(backupDir string) (string, error) {
 // longer holds what the fix wrote, unless Force.
 //
 // An error before any value is written (not elevated, no such backup,
-// already rolled back, values changed since) is a *RefusedError.
+// already rolled back, values changed since) is a *remediate.RefusedError.
 func Rollback(ctx context.Context, deps Deps, opt RollbackOptions) (*RollbackResult, error) {
 	res, err := rollback(ctx, deps, opt)
 	if err != nil && res == nil {
-		err = &RefusedError{Err: err}
+		err = &remediate.RefusedError{Err: err}
 	}
 	return res, err
 }
-
-// RefusedError: a rollback that stopped before writing anything.
-type RefusedError struct{ Err error }
-
-func (e *RefusedError) Error() string { return e.Err.Error() }
-func (e *RefusedError) Unwrap() error { return e.Err }
 
 func rollback(ctx context.Context, deps Deps, opt RollbackOptions) (*RollbackResult, error) {
 	if err := CheckElevated(deps.Elevation); err != nil {

@@ -74,21 +74,15 @@ func (e *DriftError) Unwrap() error { return ErrDrift }
 //
 // An error before any file is restored (no such backup, already rolled
 // back, another --root, files changed since, the backups unreadable) is a
-// *RefusedError: nothing was written.
+// *remediate.RefusedError: nothing was written.
 func Rollback(ctx context.Context, deps Deps, opt RollbackOptions) (*RollbackResult, error) {
 	res, err := rollback(ctx, deps, opt)
 	var rf *RollbackFailedError
 	if err != nil && (res == nil || len(res.Restored) == 0) && !errors.As(err, &rf) {
-		err = &RefusedError{Err: err}
+		err = &remediate.RefusedError{Err: err}
 	}
 	return res, err
 }
-
-// RefusedError: a rollback that stopped before restoring anything.
-type RefusedError struct{ Err error }
-
-func (e *RefusedError) Error() string { return e.Err.Error() }
-func (e *RefusedError) Unwrap() error { return e.Err }
 
 func rollback(ctx context.Context, deps Deps, opt RollbackOptions) (*RollbackResult, error) {
 	if deps.FS == nil {
