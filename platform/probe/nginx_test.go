@@ -206,6 +206,23 @@ func TestNginx(t *testing.T) {
 		if o := versionMap(mod)[platform.VersionTLS12].ServerOrder; o != "client" {
 			t.Errorf("nginx default (ssl_prefer_server_ciphers off): order %q, want client", o)
 		}
+		// The server follows us, so its suites are listed in our offer
+		// order (strongest first), not in the order the chains found them.
+		rank := map[uint16]int{}
+		for i, c := range offerOrder(platform.VersionTLS12) {
+			rank[c] = i
+		}
+		last := -1
+		for _, c := range mod.Ciphers {
+			if c.Version != platform.VersionTLS12 {
+				continue
+			}
+			if rank[c.Code] < last {
+				t.Errorf("client-ordered suites not in offer order at %s: %v", c.Name, mod.Ciphers)
+				break
+			}
+			last = rank[c.Code]
+		}
 	})
 	t.Run("SHA-1 signer is invisible to crypto/tls", func(t *testing.T) {
 		// Why the fixture matters: Go (tlssha1=0 by default since 1.25)

@@ -170,6 +170,8 @@ func (p *Prober) Probe(ctx context.Context, req platform.ProbeRequest) (platform
 				}
 				if got[i].order == "server" {
 					got[i].suites = t.preferenceOrder(ctx, v, got[i].suites)
+				} else {
+					sortByOffer(v, got[i].suites)
 				}
 			}
 		})
@@ -651,6 +653,21 @@ func (t *target) serverOrder(ctx context.Context, v platform.TLSVersion, suites 
 		return "client"
 	}
 	return ""
+}
+
+// sortByOffer puts the suites of a version whose order the server does not
+// impose into our offer order: strongest first, which is also the order in
+// which a server that follows the client hands them out. The parallel
+// chains find them interleaved, and that order means nothing.
+func sortByOffer(v platform.TLSVersion, suites []uint16) {
+	order := offerOrder(v)
+	rank := func(c uint16) int {
+		if i := slices.Index(order, c); i >= 0 {
+			return i
+		}
+		return len(order) // not in our table: last, in the order found
+	}
+	slices.SortStableFunc(suites, func(a, b uint16) int { return rank(a) - rank(b) })
 }
 
 // preferenceOrder lists a server-ordered version's suites in the server's
