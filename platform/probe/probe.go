@@ -45,6 +45,7 @@ type Options struct {
 	// Dialer defaults to a net.Dialer without TCP keep-alive: a probe
 	// connection lives for one round trip, so the four keep-alive socket
 	// options would be four system calls per connection for nothing.
+	// Loopback targets then get a blocking connect (see loopbackDialer).
 	Dialer Dialer
 	// Resolve turns a host name into addresses; default: the system
 	// resolver. IP literals are never resolved.
@@ -58,9 +59,6 @@ type Prober struct {
 
 // New returns a Prober.
 func New(opts Options) *Prober {
-	if opts.Dialer == nil {
-		opts.Dialer = &net.Dialer{KeepAlive: -1}
-	}
 	if opts.Resolve == nil {
 		opts.Resolve = func(ctx context.Context, host string) ([]net.IP, error) {
 			return net.DefaultResolver.LookupIP(ctx, "ip", host)
@@ -70,6 +68,15 @@ func New(opts Options) *Prober {
 }
 
 var _ platform.Prober = (*Prober)(nil)
+
+// defaultDialer is the dialer for ip when Options.Dialer is unset: no TCP
+// keep-alive, and a blocking connect on loopback (see loopbackDialer).
+func defaultDialer(ip net.IP) Dialer {
+	if ip.IsLoopback() {
+		return newLoopbackDialer()
+	}
+	return &net.Dialer{KeepAlive: -1}
+}
 
 // target is one resolved probe job.
 type target struct {
@@ -130,6 +137,10 @@ func (p *Prober) Probe(ctx context.Context, req platform.ProbeRequest) (platform
 			conc = 3
 		}
 	}
+	dialer := p.opts.Dialer
+	if dialer == nil {
+		dialer = defaultDialer(ip)
+	}
 	t := &target{
 		addr:       net.JoinHostPort(ip.String(), port),
 		serverName: req.ServerName,
@@ -137,7 +148,7 @@ func (p *Prober) Probe(ctx context.Context, req platform.ProbeRequest) (platform
 		timeout:    req.Timeout,
 		sem:        make(chan struct{}, conc),
 		shares:     sync.OnceValues(newKeyShares),
-		dialer:     p.opts.Dialer,
+		dialer:     dialer,
 	}
 	if t.timeout <= 0 {
 		t.timeout = DefaultTimeout

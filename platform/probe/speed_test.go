@@ -13,15 +13,22 @@ import (
 	"github.com/tlsfloor/tlsfloor/platform"
 )
 
-// Probe connections live for one round trip: the default dialer sets no
-// TCP keep-alive options on them.
+// Probe connections live for one round trip: the default dialers set no
+// TCP keep-alive options on them, on loopback or not.
 func TestDefaultDialerNoKeepAlive(t *testing.T) {
-	d, ok := New(Options{}).opts.Dialer.(*net.Dialer)
-	if !ok {
-		t.Fatalf("default dialer is %T, want *net.Dialer", New(Options{}).opts.Dialer)
-	}
-	if d.KeepAlive >= 0 {
-		t.Errorf("KeepAlive = %v, want negative (off)", d.KeepAlive)
+	for _, ip := range []string{"192.0.2.1", "2001:db8::1", "127.0.0.1", "::1"} {
+		var d *net.Dialer
+		switch v := defaultDialer(net.ParseIP(ip)).(type) {
+		case *net.Dialer:
+			d = v
+		case interface{ netDialer() *net.Dialer }: // loopbackDialer (Linux)
+			d = v.netDialer()
+		default:
+			t.Fatalf("%s: default dialer is %T", ip, v)
+		}
+		if d.KeepAlive >= 0 {
+			t.Errorf("%s: KeepAlive = %v, want negative (off)", ip, d.KeepAlive)
+		}
 	}
 }
 
