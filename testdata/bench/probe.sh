@@ -33,8 +33,9 @@ printf 'package main\n\nfunc main() {}\n' >"$WORK/empty/main.go"
 printf 'module empty\n' >"$WORK/empty/go.mod"
 (cd "$WORK/empty" && CGO_ENABLED=0 GOFLAGS= go build -o "$WORK/empty-go" .)
 # Two steps between it and tlsfloor: every tlsfloor package linked but
-# nothing run (their initialisation), and the versions check through
-# platform/probe alone (the handshakes without the command tree).
+# nothing run (their initialisation), and the versions check and the
+# enumeration through platform/probe alone (the handshakes without the
+# command tree).
 (cd "$ROOT" && CGO_ENABLED=0 go build -o "$WORK/imports-only" ./testdata/bench/startup/imports &&
 	CGO_ENABLED=0 go build -o "$WORK/probe-only" ./testdata/bench/startup/probeonly)
 
@@ -120,6 +121,7 @@ have testssl.sh && TESTSSL=testssl.sh
 	echo "empty_go $((5 * RUNS)) $WORK/empty-go"
 	echo "imports_only $((5 * RUNS)) $WORK/imports-only"
 	echo "probe_only $((5 * RUNS)) $WORK/probe-only $ADDR"
+	echo "probe_only_ciphers $((5 * RUNS)) $WORK/probe-only --ciphers $ADDR"
 	echo "tlsfloor $((5 * RUNS)) $TF probe $ADDR"
 	echo "tlsfloor_ciphers $((5 * RUNS)) $TF probe --ciphers $ADDR"
 	# nmap as ../shared/reference/probe.md §1 timed it (the scan type it
@@ -228,6 +230,7 @@ printf '%-34s %10s %14s  %s\n' "empty static Go program (floor)" "${MS[empty_go]
 printf '%-34s %10s %14s  %s\n' "  + every tlsfloor package linked" "${MS[imports_only]}" "-" "-"
 printf '%-34s %10s %14s  %s\n' "  versions via platform/probe only" "${MS[probe_only]}" "-" "-"
 printf '%-34s %10s %14s  %s\n' "tlsfloor probe (versions)" "${MS[tlsfloor]}" "-" "-"
+printf '%-34s %10s %14s  %s\n' "  the same via platform/probe only" "${MS[probe_only_ciphers]}" "-" "-"
 printf '%-34s %10s %14s  %s\n' "tlsfloor probe --ciphers" "${MS[tlsfloor_ciphers]}" "-" "-"
 if [ -n "${MS[nmap]:-}" ]; then
 	printf '%-34s %10s %14s  %s\n' "nmap ssl-enum-ciphers vs versions" "${MS[nmap]}" "$(ratio "${MS[nmap]}" "${MS[tlsfloor]}") faster" "versions: $NMAP_AGREE_V"
@@ -239,7 +242,7 @@ fi
 [ -n "${MS[testssl]:-}" ] && printf '%-34s %10s %14s  %s\n' "testssl --protocols vs versions" "${MS[testssl]}" "$(ratio "${MS[testssl]}" "${MS[tlsfloor]}") faster" "versions: $TESTSSL_AGREE"
 echo
 echo "CPU per run, mean ms (the command's own processes; the nginx workers meanwhile):"
-for name in empty_go imports_only probe_only tlsfloor tlsfloor_ciphers nmap nmap_sT sslscan testssl; do
+for name in empty_go imports_only probe_only tlsfloor probe_only_ciphers tlsfloor_ciphers nmap nmap_sT sslscan testssl; do
 	[ -n "${MS[$name]:-}" ] || continue
 	printf '  %-18s own %8s   nginx %8s\n' "$name" "${CPU[$name]}" "${SRV[$name]}"
 done
