@@ -672,8 +672,12 @@ func (t *target) serverOrder(ctx context.Context, v platform.TLSVersion, suites 
 // chains find them interleaved, and that order means nothing.
 func sortByOffer(v platform.TLSVersion, suites []uint16) {
 	order := offerOrder(v)
+	pos := make(map[uint16]int, len(order))
+	for i, c := range order {
+		pos[c] = i
+	}
 	rank := func(c uint16) int {
-		if i := slices.Index(order, c); i >= 0 {
+		if i, ok := pos[c]; ok {
 			return i
 		}
 		return len(order) // not in our table: last, in the order found
