@@ -105,6 +105,16 @@ type IsolatedFS struct {
 	Data  []byte
 }
 
+// Isolated serves data, the changed bytes of c, as an IsolatedFS under the
+// file's host path and, when it is a link, its real path.
+func (c *FileChange) Isolated(data []byte) IsolatedFS {
+	names := []string{c.Path}
+	if c.RealPath != "" && c.RealPath != c.Path {
+		names = append(names, c.RealPath)
+	}
+	return IsolatedFS{Names: names, Data: data}
+}
+
 func (o IsolatedFS) own(name string) bool {
 	for _, n := range o.Names {
 		if n == name {

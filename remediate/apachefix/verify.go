@@ -40,11 +40,7 @@ func verify(a *apache.Analysis, plan *remediate.Plan, lexed map[string]*locate.A
 		}
 		// Parse the edited file on its own (includes resolve to empty
 		// files): the cost is that file's, not the whole tree's.
-		names := []string{fc.Path}
-		if fc.RealPath != "" && fc.RealPath != fc.Path {
-			names = append(names, fc.RealPath)
-		}
-		cfg, err := apache.Parse(remediate.IsolatedFS{Names: names, Data: after}, fc.Path, a.ParseOptions)
+		cfg, err := apache.Parse(fc.Isolated(after), fc.Path, a.ParseOptions)
 		if err != nil {
 			return fmt.Errorf("apache: the edited file does not parse, nothing written: %w", err)
 		}

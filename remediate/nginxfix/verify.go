@@ -47,11 +47,7 @@ func verify(plan *remediate.Plan, lexed map[string]*locate.NginxFile) error {
 		// Parse the edited file on its own: its includes resolve to
 		// nothing, so the cost is that file's, not the whole tree's (the
 		// edits never touch an include, which the check below enforces).
-		names := []string{fc.Path}
-		if fc.RealPath != "" && fc.RealPath != fc.Path {
-			names = append(names, fc.RealPath)
-		}
-		parsed, err := nginx.ParseDirectives(remediate.IsolatedFS{Names: names, Data: after}, fc.Path)
+		parsed, err := nginx.ParseDirectives(fc.Isolated(after), fc.Path)
 		if err != nil {
 			return fmt.Errorf("nginx: the edited file does not parse, nothing written: %w", err)
 		}
