@@ -218,7 +218,10 @@ if [ -n "$TESTSSL" ]; then
 	[ "$TESTSSL_V" = "$OURS_V" ] && TESTSSL_AGREE=yes || TESTSSL_AGREE="NO (testssl: $TESTSSL_V)"
 fi
 
-ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a/b:.0f}x')" "$1" "$2"; }
+# One decimal, so that a ratio just under a goal is not rounded up to it.
+ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a/b:.1f}x')" "$1" "$2"; }
+# goal A B MIN: "met" when A/B >= MIN, else "missed".
+goal() { python3 -c "import sys; a, b, m = map(float, sys.argv[1:]); print('met' if a / b >= m else 'MISSED')" "$1" "$2" "$3"; }
 echo
 echo "timing: medians, run round-robin, process start-up included; runs: tlsfloor $((5 * RUNS)), nmap and sslscan $RUNS, testssl 1; running as uid $(id -u)"
 echo "target: nginx $(nginx -v 2>&1 | sed 's/.*\///') legacy fixture on $ADDR; $(nproc) cores"
@@ -237,6 +240,7 @@ if [ -n "${MS[nmap]:-}" ]; then
 	printf '%-34s %10s %14s  %s\n' "nmap ssl-enum-ciphers vs --ciphers" "${MS[nmap]}" "$(ratio "${MS[nmap]}" "${MS[tlsfloor_ciphers]}") faster" "suites: $NMAP_AGREE_C"
 	printf '%-34s %10s %14s  %s\n' "nmap -sT vs versions" "${MS[nmap_sT]}" "$(ratio "${MS[nmap_sT]}" "${MS[tlsfloor]}") faster" "-"
 	printf '%-34s %10s %14s  %s\n' "nmap -sT vs --ciphers" "${MS[nmap_sT]}" "$(ratio "${MS[nmap_sT]}" "${MS[tlsfloor_ciphers]}") faster" "-"
+	echo "goals against nmap ssl-enum-ciphers: versions >= 50x $(goal "${MS[nmap]}" "${MS[tlsfloor]}" 50), --ciphers >= 20x $(goal "${MS[nmap]}" "${MS[tlsfloor_ciphers]}" 20)"
 fi
 [ -n "${MS[sslscan]:-}" ] && printf '%-34s %10s %14s  %s\n' "sslscan vs versions" "${MS[sslscan]}" "$(ratio "${MS[sslscan]}" "${MS[tlsfloor]}") faster" "versions: $SSLSCAN_AGREE"
 [ -n "${MS[testssl]:-}" ] && printf '%-34s %10s %14s  %s\n' "testssl --protocols vs versions" "${MS[testssl]}" "$(ratio "${MS[testssl]}" "${MS[tlsfloor]}") faster" "versions: $TESTSSL_AGREE"
