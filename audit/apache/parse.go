@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -366,7 +367,24 @@ func (p *parser) openSection(file string, ll *logicalLine, text string, words []
 			return err == nil
 		})
 	case "ifdirective", "ifsection":
-		p.note(fmt.Sprintf("<%s> is not evaluated; its contents are taken as active", name))
+		prefix := ""
+		if strings.EqualFold(name, "ifsection") {
+			prefix = "<" // httpd registers sections as "<Name"
+		}
+		sec.Active, err = p.condition(file, ll.line, name, args, func(n string) bool {
+			mods, known := directiveModules(prefix + n)
+			if !known {
+				if _, other := directiveModules(otherKind(prefix + n)); other {
+					return false // a known directive asked as a section, or the reverse
+				}
+				// A third-party module's name, or none at all: httpd
+				// would know which; we keep the contents rather than
+				// drop directives it may apply.
+				p.note(fmt.Sprintf("<%s %s>: no module tlsfloor knows registers %q; its contents are taken as active", name, args[0], n))
+				return !strings.HasPrefix(args[0], "!")
+			}
+			return slices.ContainsFunc(mods, func(m string) bool { return m == "" || p.modules[m] })
+		})
 	case "ifversion":
 		sec.Active, err = p.ifVersion(file, ll.line, args)
 	case "macro":
@@ -374,6 +392,27 @@ func (p *parser) openSection(file string, ll *logicalLine, text string, words []
 		p.note("<Macro> bodies are not expanded; directives inside them are reported as inactive")
 	}
 	return sec, err
+}
+
+// directiveModules returns the modules that register a directive or, as
+// "<Name", a section (case-insensitively, like httpd); "" among them means
+// every configuration has it. known is false for a name no module in
+// moduleDirectives registers.
+func directiveModules(name string) (mods []string, known bool) {
+	for _, m := range moduleDirectives {
+		if slices.ContainsFunc(m.names, func(n string) bool { return strings.EqualFold(n, name) }) {
+			mods = append(mods, m.module)
+		}
+	}
+	return mods, len(mods) > 0
+}
+
+// otherKind turns a section name ("<Name") into the directive name and back.
+func otherKind(name string) string {
+	if rest, ok := strings.CutPrefix(name, "<"); ok {
+		return rest
+	}
+	return "<" + name
 }
 
 func (p *parser) condition(file string, line int, name string, args []string, test func(string) bool) (bool, error) {

@@ -120,6 +120,80 @@ SSLProtocol v-eq-partial
 	}
 }
 
+// <IfDirective> and <IfSection> hold when a module loaded so far (or the
+// core) registers the name, case-insensitively; a name no known module
+// registers keeps the contents, with a note.
+func TestParseIfDirectiveIfSection(t *testing.T) {
+	fsys, _ := writeTree(t, map[string]string{"/etc/apache2/apache2.conf": `
+<IfDirective SSLProtocol>
+SSLProtocol before-load
+</IfDirective>
+<IfDirective !SSLProtocol>
+SSLProtocol not-yet
+</IfDirective>
+LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
+<IfDirective sslprotocol>
+SSLProtocol loaded
+</IfDirective>
+<IfDirective ProxyPass>
+SSLProtocol proxy-absent
+</IfDirective>
+<IfSection VirtualHost>
+SSLProtocol core-section
+</IfSection>
+<IfSection !virtualhost>
+SSLProtocol core-section-negated
+</IfSection>
+<IfSection Proxy>
+SSLProtocol proxy-section-absent
+</IfSection>
+<IfDirective ServerName>
+SSLProtocol core-directive
+</IfDirective>
+<IfSection SSLProtocol>
+SSLProtocol directive-as-section
+</IfSection>
+<IfDirective SecRuleEngine>
+SSLProtocol third-party
+</IfDirective>
+<IfDirective !SecRuleEngine>
+SSLProtocol third-party-negated
+</IfDirective>
+`})
+	cfg, err := Parse(fsys, "/etc/apache2/apache2.conf", ParseOptions{Version: sv("2.4.62")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := "/etc/apache2/apache2.conf"
+	want := []string{
+		f + ":3-3 inactive [before-load] in -IfDirective(SSLProtocol)",
+		f + ":6-6 active [not-yet] in +IfDirective(!SSLProtocol)",
+		f + ":10-10 active [loaded] in +IfDirective(sslprotocol)",
+		f + ":13-13 inactive [proxy-absent] in -IfDirective(ProxyPass)",
+		f + ":16-16 active [core-section] in +IfSection(VirtualHost)",
+		f + ":19-19 inactive [core-section-negated] in -IfSection(!virtualhost)",
+		f + ":22-22 inactive [proxy-section-absent] in -IfSection(Proxy)",
+		f + ":25-25 active [core-directive] in +IfDirective(ServerName)",
+		f + ":28-28 inactive [directive-as-section] in -IfSection(SSLProtocol)",
+		f + ":31-31 active [third-party] in +IfDirective(SecRuleEngine)",
+		f + ":34-34 active [third-party-negated] in +IfDirective(!SecRuleEngine)",
+	}
+	if d := cmp.Diff(want, protoLines(cfg)); d != "" {
+		t.Errorf("directives (-want +got):\n%s", d)
+	}
+	notes := strings.Join(cfg.Notes, "\n")
+	if !strings.Contains(notes, `<IfDirective SecRuleEngine>: no module tlsfloor knows registers "SecRuleEngine"`) {
+		t.Errorf("notes %q lack the unknown-name note", cfg.Notes)
+	}
+	if strings.Contains(notes, "SSLProtocol>") || strings.Contains(notes, "VirtualHost>") {
+		t.Errorf("notes %q mention names the table knows", cfg.Notes)
+	}
+	bad, _ := writeTree(t, map[string]string{"/etc/apache2/apache2.conf": "<IfDirective>\nSSLProtocol x\n</IfDirective>\n"})
+	if _, err := Parse(bad, "/etc/apache2/apache2.conf", ParseOptions{}); err == nil || !strings.Contains(err.Error(), "apache2.conf:1: <IfDirective> needs an argument") {
+		t.Errorf("empty <IfDirective>: err = %v", err)
+	}
+}
+
 func TestParseIfVersionUnknown(t *testing.T) {
 	fsys, _ := writeTree(t, map[string]string{"/etc/apache2/apache2.conf": "<IfVersion < 2.0>\nSSLProtocol x\n</IfVersion>\n"})
 	cfg, err := Parse(fsys, "/etc/apache2/apache2.conf", ParseOptions{})

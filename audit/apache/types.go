@@ -3,10 +3,11 @@
 // `apachectl -V` / `apache2ctl -V` / `httpd -V`, well-known paths), parses it
 // with its own lexer and parser that read the syntax exactly as httpd does
 // (continuations, quoting, whole-line comments, Include/IncludeOptional,
-// Define and ${VAR}, <IfModule>/<IfDefine>/<IfVersion>), computes the
-// effective SSLProtocol and SSLProxyProtocol per virtual host the way mod_ssl
-// does (the +/-/bare algebra, `all` by OpenSSL version, no holes between min
-// and max, the base-vhost SNI caveat) and turns the result into findings.
+// Define and ${VAR}, <IfModule>/<IfDefine>/<IfVersion>/<IfDirective>/
+// <IfSection>), computes the effective SSLProtocol and SSLProxyProtocol per
+// virtual host the way mod_ssl does (the +/-/bare algebra, `all` by OpenSSL
+// version, no holes between min and max, the base-vhost SNI caveat) and
+// turns the result into findings.
 //
 // The file system and commands come in through platform.FS and
 // platform.Runner. It must not import cmd/ or remediate/; the fixer imports it
