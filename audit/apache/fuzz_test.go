@@ -46,6 +46,7 @@ func FuzzParse(f *testing.F) {
 		"Include main.conf\n",
 		"<Macro M $x>\nSSLProtocol $x\n</Macro>\nUse M all\n",
 		"SSLEngine on\nSSLProxyEngine on\n<Proxy *>\nSSLProxyProtocol all\n</Proxy>\n",
+		"<IfDirective !SSLProtocol>\nLoadModule ssl_module m.so\n</IfDirective>\n<IfSection VirtualHost>\nSSLProtocol all\n</IfSection>\n",
 	} {
 		f.Add([]byte(s))
 	}
