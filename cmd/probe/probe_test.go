@@ -271,11 +271,16 @@ func TestWriteText(t *testing.T) {
 	tg.StartTLS = "smtp"
 	res := platformtest.Accepting("127.0.0.1:25", platform.VersionTLS11, platform.VersionTLS12)
 	res.Ciphers = []platform.CipherResult{{Version: platform.VersionTLS12, Name: "TLS_DH_anon_WITH_AES_128_CBC_SHA", Grade: "insecure", Reason: "anonymous key exchange"}}
+	res.Elapsed = 12 * time.Millisecond
+	good := platformtest.Accepting("127.0.0.1:443", platform.VersionTLS12, platform.VersionTLS13)
+	good.Elapsed = 4 * time.Millisecond
+	tgGood, _ := ParseTarget("127.0.0.1:443")
 	var b bytes.Buffer
-	if err := WriteText(&b, []Outcome{Judge(tg, res, audit.TLS12)}, audit.TLS12); err != nil {
+	if err := WriteText(&b, []Outcome{Judge(tg, res, audit.TLS12), Judge(tgGood, good, audit.TLS12)}, audit.TLS12); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"STARTTLS smtp", "TLSv1.1  ACCEPTED", "SSLv3    refused", "TLS_DH_anon_WITH_AES_128_CBC_SHA  insecure: anonymous key exchange", "FAIL: accepts TLSv1.1"} {
+	for _, want := range []string{"STARTTLS smtp", "TLSv1.1  ACCEPTED", "SSLv3    refused", "TLS_DH_anon_WITH_AES_128_CBC_SHA  insecure: anonymous key exchange",
+		"FAIL: accepts TLSv1.1 (policy: TLSv1.2 or newer); probed in 12 ms\n", "OK: meets the policy (TLSv1.2 or newer); probed in 4 ms\n"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, b.String())
 		}

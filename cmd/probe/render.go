@@ -157,11 +157,10 @@ func WriteText(w io.Writer, outs []Outcome, min audit.Protocol) error {
 		if c := r.Certificate; c != nil {
 			fmt.Fprintf(&b, "  certificate: %s, expires %s\n", c.Subject, c.NotAfter.UTC().Format("2006-01-02"))
 		}
-		switch {
-		case o.Compliant:
-			fmt.Fprintf(&b, "  OK: meets the policy (%s or newer) in %d ms\n", min, r.Elapsed.Milliseconds())
-		default:
-			fmt.Fprintf(&b, "  FAIL: %s\n", o.Reason)
+		if o.Compliant {
+			fmt.Fprintf(&b, "  OK: meets the policy (%s or newer); probed in %d ms\n", min, r.Elapsed.Milliseconds())
+		} else {
+			fmt.Fprintf(&b, "  FAIL: %s; probed in %d ms\n", o.Reason, r.Elapsed.Milliseconds())
 		}
 	}
 	_, err := io.WriteString(w, b.String())
