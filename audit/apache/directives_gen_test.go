@@ -86,6 +86,14 @@ func TestDirectiveTableDerived(t *testing.T) {
 			}
 		}
 	}
+	nameRE := regexp.MustCompile(`^<?[A-Za-z][A-Za-z0-9_]*$`)
+	for _, m := range moduleDirectives {
+		for _, n := range m.names {
+			if !nameRE.MatchString(n) {
+				t.Errorf("table: %s: %q is not a directive name", describeModule(m.module), n)
+			}
+		}
+	}
 	if len(stored[""]) < 100 || !slices.Contains(stored["ssl_module"], "SSLProtocol") || !slices.Contains(stored[""], "<VirtualHost") {
 		t.Errorf("table looks incomplete: %d always-available names, ssl_module %v", len(stored[""]), stored["ssl_module"])
 	}
@@ -159,97 +167,136 @@ func loadLines(all map[string]snippet, name string, seen map[string]bool) []stri
 }
 
 // listDirectives runs `httpd -L` on a config that loads only lines and
-// returns the names it lists: directives, and sections as "<Name".
-func listDirectives(t *testing.T, httpd, dir string, lines []string) map[string]bool {
+// returns the names it lists (directives, and sections as "<Name"), each
+// with the source file of the module that registers it ("mod_ssl.c").
+func listDirectives(httpd, dir string, lines []string) (map[string]string, error) {
 	f, err := os.CreateTemp(dir, "*.conf")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	conf := fmt.Sprintf("ServerRoot %s\nErrorLog /dev/null\nPidFile %s/pid\n%s\n", dir, dir, strings.Join(lines, "\n"))
+	conf := fmt.Sprintf("ServerRoot %s\nServerName localhost\nErrorLog /dev/null\nPidFile %s/pid\n%s\n", dir, dir, strings.Join(lines, "\n"))
 	if _, err := f.WriteString(conf); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	f.Close()
-	out, err := exec.Command(httpd, "-f", f.Name(), "-L").CombinedOutput()
+	var stderr strings.Builder
+	cmd := exec.Command(httpd, "-f", f.Name(), "-L")
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("%s -f %s -L: %v\n%s\nconfig:\n%s", httpd, f.Name(), err, out, conf)
+		return nil, fmt.Errorf("%s -f %s -L: %v\n%s\nconfig:\n%s", httpd, f.Name(), err, stderr.String(), conf)
 	}
-	names := map[string]bool{}
+	// "<Directory (core.c)", then indented description lines; a few
+	// descriptions run on to unindented lines (mod_authnz_ldap's "URL of
+	// the form ldap://..."), which never end in "(file.c)".
+	lineRE := regexp.MustCompile(`^(\S+) \(([^()\s]+\.c)\)$`)
+	names := map[string]string{}
 	for _, l := range strings.Split(string(out), "\n") {
-		if l != "" && l[0] != ' ' && l[0] != '\t' {
-			names[strings.Fields(l)[0]] = true
+		if m := lineRE.FindStringSubmatch(l); m != nil {
+			names[m[1]] = m[2]
 		}
 	}
-	return names
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s -f %s -L listed no directives:\n%s", httpd, f.Name(), out)
+	}
+	return names, nil
 }
 
+// alwaysFiles are the sources every httpd is built with; what they register
+// is in every configuration (module "" of the table). Debian's other static
+// modules (mod_version, mod_unixd, ...) are loadable modules elsewhere, so
+// their names stay with their modules, which the parser counts as loaded
+// when they are built in (ParseOptions.StaticModules).
+var alwaysFiles = map[string]bool{"core.c": true, "http_core.c": true, "mod_so.c": true}
+
 // deriveDirectiveTable maps module identifiers to the sorted names each
-// adds; "" holds the names every configuration has: the core, the static
-// modules and what all MPMs share (httpd runs with exactly one MPM).
+// registers, attributed by the source file httpd -L names: the core's to "",
+// an MPM's (event.c) to its snippet's module, a static module's by its file
+// (mod_version.c: version_module), a loadable module's to its snippet's.
 func deriveDirectiveTable(t *testing.T, httpd string) map[string][]string {
 	all := readSnippets(t)
 	dir := t.TempDir()
-	var mpms []string
-	for name := range all {
-		if strings.HasPrefix(name, "mpm_") {
-			mpms = append(mpms, name)
-		}
-	}
-	slices.Sort(mpms)
-	if !slices.Contains(mpms, "mpm_event") {
+	if _, ok := all["mpm_event"]; !ok {
 		t.Fatalf("no mpm_event snippet in %s", modsAvailable)
 	}
-	table := map[string][]string{}
-	var always map[string]bool
-	mpmNames := map[string]map[string]bool{}
-	for _, m := range mpms {
-		mpmNames[m] = listDirectives(t, httpd, dir, all[m].lines)
-		if always == nil {
-			always = maps.Clone(mpmNames[m])
+	owners := map[string]map[string]bool{} // module -> names
+	add := func(module, name string) {
+		if owners[module] == nil {
+			owners[module] = map[string]bool{}
 		}
-		maps.DeleteFunc(always, func(n string, _ bool) bool { return !mpmNames[m][n] })
+		owners[module][name] = true
 	}
-	table[""] = slices.Sorted(maps.Keys(always))
-	for _, m := range mpms {
-		table[all[m].module] = difference(mpmNames[m], always)
-	}
-
-	event := all["mpm_event"].lines
 	var mu sync.Mutex
+	var errs []error
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		errs = append(errs, err)
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 4)
+	event := all["mpm_event"].lines
 	for name, s := range all {
-		if strings.HasPrefix(name, "mpm_") {
-			continue
-		}
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			if strings.HasPrefix(name, "mpm_") {
+				// An MPM alone: the core, the static modules and the MPM.
+				listed, err := listDirectives(httpd, dir, s.lines)
+				if err != nil {
+					fail(err)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for n, file := range listed {
+					switch {
+					case alwaysFiles[file]:
+						add("", n)
+					case strings.HasPrefix(file, "mod_"):
+						add(moduleID(file), n)
+					default: // event.c, prefork.c, worker.c
+						add(s.module, n)
+					}
+				}
+				return
+			}
 			seen := map[string]bool{name: true}
 			var deps []string
 			for _, d := range s.depends {
 				deps = append(deps, loadLines(all, d, seen)...)
 			}
-			before := listDirectives(t, httpd, dir, slices.Concat(event, deps))
-			after := listDirectives(t, httpd, dir, slices.Concat(event, deps, s.lines))
+			before, err := listDirectives(httpd, dir, slices.Concat(event, deps))
+			if err != nil {
+				fail(err)
+				return
+			}
+			after, err := listDirectives(httpd, dir, slices.Concat(event, deps, s.lines))
+			if err != nil {
+				fail(err)
+				return
+			}
 			mu.Lock()
 			defer mu.Unlock()
-			table[s.module] = difference(after, before)
+			for n := range after {
+				if _, ok := before[n]; !ok {
+					add(s.module, n)
+				}
+			}
 		})
 	}
 	wg.Wait()
-	return table
-}
-
-func difference(a, b map[string]bool) []string {
-	var out []string
-	for n := range a {
-		if !b[n] {
-			out = append(out, n)
-		}
+	for _, err := range errs {
+		t.Error(err)
 	}
-	slices.Sort(out)
-	return out
+	if len(errs) > 0 {
+		t.FailNow()
+	}
+	table := map[string][]string{}
+	for mod, names := range owners {
+		table[mod] = slices.Sorted(maps.Keys(names))
+	}
+	return table
 }
 
 func renderDirectiveTable(version string, table map[string][]string) string {
@@ -263,9 +310,9 @@ const directiveTableVersion = %q
 
 // moduleDirectives lists, per module identifier (as LoadModule names it),
 // the directives and sections ("<Name") the module registers, as httpd
-// %s lists them with -L for each module snippet Debian ships. Module ""
-// holds what every configuration has: the core, the static modules and the
-// directives all MPMs share. <IfDirective> and <IfSection> are evaluated
+// %s lists them with -L for each module snippet Debian ships and for its
+// static modules. Module "" holds what every httpd has: core.c,
+// http_core.c and mod_so.c. <IfDirective> and <IfSection> are evaluated
 // with it.
 var moduleDirectives = [...]struct {
 	module string
@@ -325,6 +372,9 @@ func TestRealIfDirective(t *testing.T) {
 		{"IfSection", "proxymatch", []string{"proxy"}, nil},
 		{"IfSection", "MDomainSet", []string{"md"}, nil},
 		{"IfSection", "SSLProtocol", []string{"ssl"}, nil},
+		{"IfDirective", "User", nil, nil},    // mod_unixd, built in on Debian
+		{"IfSection", "IfVersion", nil, nil}, // mod_version, built in on Debian
+		{"IfDirective", "Listen", nil, nil},  // registered by the MPM
 	}
 	dir := t.TempDir()
 	for i, tt := range tests {

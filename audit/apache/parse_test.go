@@ -188,6 +188,28 @@ SSLProtocol third-party-negated
 	if strings.Contains(notes, "SSLProtocol>") || strings.Contains(notes, "VirtualHost>") {
 		t.Errorf("notes %q mention names the table knows", cfg.Notes)
 	}
+	// Where mod_version is a loadable module (Red Hat), <IfVersion> exists
+	// only once it is loaded.
+	rh, _ := writeTree(t, map[string]string{"/etc/httpd/conf/httpd.conf": `
+<IfSection IfVersion>
+SSLProtocol before
+</IfSection>
+LoadModule version_module modules/mod_version.so
+<IfSection IfVersion>
+SSLProtocol after
+</IfSection>
+`})
+	cfg, err = Parse(rh, "/etc/httpd/conf/httpd.conf", ParseOptions{StaticModules: []string{"core.c", "mod_so.c", "http_core.c"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rf := "/etc/httpd/conf/httpd.conf"
+	if d := cmp.Diff([]string{
+		rf + ":3-3 inactive [before] in -IfSection(IfVersion)",
+		rf + ":7-7 active [after] in +IfSection(IfVersion)",
+	}, protoLines(cfg)); d != "" {
+		t.Errorf("static modules without mod_version (-want +got):\n%s", d)
+	}
 	bad, _ := writeTree(t, map[string]string{"/etc/apache2/apache2.conf": "<IfDirective>\nSSLProtocol x\n</IfDirective>\n"})
 	if _, err := Parse(bad, "/etc/apache2/apache2.conf", ParseOptions{}); err == nil || !strings.Contains(err.Error(), "apache2.conf:1: <IfDirective> needs an argument") {
 		t.Errorf("empty <IfDirective>: err = %v", err)
