@@ -50,7 +50,7 @@ func analyze(ctx context.Context, env *audit.Env, lib *openssl.Library) (*Analys
 	if a.ServerRoot == "" {
 		a.ServerRoot = DefaultServerRoot(d.main)
 	}
-	opt := ParseOptions{ServerRoot: a.ServerRoot, Version: d.version}
+	opt := ParseOptions{ServerRoot: a.ServerRoot, Version: d.version, StaticModules: d.static}
 	var notes []string
 	notes = append(notes, d.notes...)
 	// The service passes -D names that <IfDefine> tests: Debian's

@@ -55,12 +55,25 @@ func testEnv(t *testing.T, fsys platform.FS, opts map[string]string) *audit.Env 
 		r.Script["/usr/sbin/apache2ctl -V"] = platform.Output{Stdout: []byte(
 			"Server version: Apache/" + v + " (Debian)\nServer built:   2026-11-12T08:58:41\n" +
 				" -D HTTPD_ROOT=\"/etc/apache2\"\n -D SERVER_CONFIG_FILE=\"apache2.conf\"\n")}
+		r.Script["/usr/sbin/apache2ctl -l"] = platform.Output{Stdout: []byte(debianL)}
 	}
 	if opts["policy"] == "1.3" {
 		env.Policy.MinProtocol = audit.TLS13
 	}
 	return env
 }
+
+// debianL is what Debian's `apache2 -l` prints.
+const debianL = `Compiled in modules:
+  core.c
+  mod_so.c
+  mod_watchdog.c
+  http_core.c
+  mod_log_config.c
+  mod_logio.c
+  mod_version.c
+  mod_unixd.c
+`
 
 type goldenResult struct {
 	Component  audit.Component

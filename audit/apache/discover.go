@@ -6,6 +6,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -32,6 +33,7 @@ type discovery struct {
 	binary     string
 	serverRoot string // from -V HTTPD_ROOT, only when main also came from -V
 	version    audit.ServerVersion
+	static     []string // from `httpd -l`; nil when not known
 	looked     []string
 	notes      []string
 }
@@ -111,6 +113,14 @@ func discover(ctx context.Context, env *audit.Env) discovery {
 		d.looked = append(d.looked, b+" -V")
 	}
 	d.version = info.Version
+	if d.binary != "" {
+		// The built-in modules decide <IfModule mod_version.c> and the
+		// like: Debian builds in eight, Red Hat three.
+		out, err := env.Runner.Run(ctx, []string{d.binary, "-l"})
+		if d.static = ParseL(string(out.Stdout)); d.static == nil {
+			d.notes = append(d.notes, fmt.Sprintf("%s -l listed no compiled-in modules (%v): assuming Debian's", d.binary, err))
+		}
+	}
 	if opts.ApacheConf != "" {
 		d.main = opts.ApacheConf
 		if !path.IsAbs(filepath.ToSlash(d.main)) && !opts.Rooted() {
@@ -140,6 +150,21 @@ func discover(ctx context.Context, env *audit.Env) discovery {
 		d.looked = append(d.looked, m)
 	}
 	return d
+}
+
+// ParseL reads the module list of `httpd -l` ("Compiled in modules:" and
+// one source file per line); nil when it lists none, or not core.c.
+func ParseL(out string) []string {
+	var mods []string
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.TrimSpace(line); strings.HasSuffix(f, ".c") && !strings.ContainsAny(f, " \t") {
+			mods = append(mods, f)
+		}
+	}
+	if !slices.Contains(mods, "core.c") {
+		return nil
+	}
+	return mods
 }
 
 // readEnvvars reads Debian's /etc/apache2/envvars: the `export VAR=value`

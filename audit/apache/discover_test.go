@@ -20,6 +20,20 @@ Server's Module Magic Number: 20120211:83
  -D SERVER_CONFIG_FILE="conf/httpd.conf"
 `
 
+// rhelL is Red Hat's `httpd -l`: everything else is a loadable module.
+const rhelL = "Compiled in modules:\n  core.c\n  mod_so.c\n  http_core.c\n"
+
+func TestParseL(t *testing.T) {
+	if got := ParseL(debianL); !cmp.Equal(got, DefaultStaticModules()) {
+		t.Errorf("ParseL(Debian) = %v", got)
+	}
+	for _, bad := range []string{"", "garbage\n", "Compiled in modules:\n  mod_so.c\n", "Usage: httpd [-D name] [-d directory] [-f file]\n"} {
+		if got := ParseL(bad); got != nil {
+			t.Errorf("ParseL(%q) = %v, want nil", bad, got)
+		}
+	}
+}
+
 func TestParseV(t *testing.T) {
 	v := ParseV(rhelV)
 	if v.Version.String() != "2.4.37" || v.HTTPDRoot != "/etc/httpd" || v.MainConfig() != "/etc/httpd/conf/httpd.conf" {
@@ -47,16 +61,22 @@ func TestDiscover(t *testing.T) {
 		wantVer   string
 		wantCalls int
 		found     bool
+		// wantStatic is ParseOptions.StaticModules (nil: the default
+		// list); wantNote a note expected.
+		wantStatic []string
+		wantNote   string
 	}{
 		{name: "RHEL through httpd -V on PATH", files: map[string]string{"/etc/httpd/conf/httpd.conf": "ServerRoot /etc/httpd\n"},
-			paths: map[string]string{"httpd": "/usr/sbin/httpd"}, script: map[string]string{"/usr/sbin/httpd -V": rhelV},
-			wantMain: "/etc/httpd/conf/httpd.conf", wantRoot: "/etc/httpd", wantBin: "/usr/sbin/httpd", wantVer: "2.4.37", wantCalls: 1, found: true},
+			paths: map[string]string{"httpd": "/usr/sbin/httpd"}, script: map[string]string{"/usr/sbin/httpd -V": rhelV, "/usr/sbin/httpd -l": rhelL},
+			wantMain: "/etc/httpd/conf/httpd.conf", wantRoot: "/etc/httpd", wantBin: "/usr/sbin/httpd", wantVer: "2.4.37", wantCalls: 2, found: true,
+			wantStatic: []string{"core.c", "mod_so.c", "http_core.c"}},
 		{name: "rooted: PATH binaries are not run", files: map[string]string{"/etc/httpd/conf/httpd.conf": "\n"},
 			opts: audit.Options{Root: "/image"}, paths: map[string]string{"httpd": "/usr/sbin/httpd"}, script: map[string]string{"/usr/sbin/httpd -V": rhelV},
 			wantMain: "/etc/httpd/conf/httpd.conf", wantRoot: "/etc/httpd", wantVer: "unknown", found: true},
 		{name: "explicit --apache-bin runs even when rooted", files: map[string]string{"/etc/httpd/conf/httpd.conf": "\n"},
-			opts: audit.Options{Root: "/image", ApacheBin: "/opt/httpd/bin/apachectl"}, script: map[string]string{"/opt/httpd/bin/apachectl -V": rhelV},
-			wantMain: "/etc/httpd/conf/httpd.conf", wantRoot: "/etc/httpd", wantBin: "/opt/httpd/bin/apachectl", wantVer: "2.4.37", wantCalls: 1, found: true},
+			opts: audit.Options{Root: "/image", ApacheBin: "/opt/httpd/bin/apachectl"}, script: map[string]string{"/opt/httpd/bin/apachectl -V": rhelV, "/opt/httpd/bin/apachectl -l": debianL},
+			wantMain: "/etc/httpd/conf/httpd.conf", wantRoot: "/etc/httpd", wantBin: "/opt/httpd/bin/apachectl", wantVer: "2.4.37", wantCalls: 2, found: true,
+			wantStatic: DefaultStaticModules()},
 		{name: "--apache-conf wins; ServerRoot from its location", files: map[string]string{"/srv/web/conf/httpd.conf": "\n", "/etc/httpd/conf/httpd.conf": "\n"},
 			opts:     audit.Options{Root: "/image", ApacheConf: "/srv/web/conf/httpd.conf"},
 			wantMain: "/srv/web/conf/httpd.conf", wantRoot: "/srv/web", wantVer: "unknown", found: true},
@@ -66,7 +86,8 @@ func TestDiscover(t *testing.T) {
 			wantMain: "/usr/local/etc/apache24/httpd.conf", wantRoot: "/usr/local/etc/apache24", wantVer: "unknown", found: true},
 		{name: "-V names a missing file: fall back", files: map[string]string{"/opt/homebrew/etc/httpd/httpd.conf": "\n"},
 			paths: map[string]string{"apachectl": "/usr/sbin/apachectl"}, script: map[string]string{"/usr/sbin/apachectl -V": rhelV},
-			wantMain: "/opt/homebrew/etc/httpd/httpd.conf", wantRoot: "/opt/homebrew/etc/httpd", wantBin: "/usr/sbin/apachectl", wantVer: "2.4.37", wantCalls: 1, found: true},
+			wantMain: "/opt/homebrew/etc/httpd/httpd.conf", wantRoot: "/opt/homebrew/etc/httpd", wantBin: "/usr/sbin/apachectl", wantVer: "2.4.37", wantCalls: 2, found: true,
+			wantNote: "/usr/sbin/apachectl -l listed no compiled-in modules"}, // -l not scripted: Debian's list
 		{name: "not found", files: map[string]string{"/etc/nginx/nginx.conf": "\n"}, wantVer: "unknown"},
 	}
 	for _, tt := range tests {
@@ -102,6 +123,12 @@ func TestDiscover(t *testing.T) {
 			}
 			if len(r.Calls) != tt.wantCalls {
 				t.Errorf("ran %v, want %d calls", r.Calls, tt.wantCalls)
+			}
+			if d := cmp.Diff(tt.wantStatic, a.ParseOptions.StaticModules); d != "" {
+				t.Errorf("StaticModules (-want +got):\n%s", d)
+			}
+			if tt.wantNote != "" && !strings.Contains(strings.Join(a.Component.Notes, "\n"), tt.wantNote) {
+				t.Errorf("notes %q lack %q", a.Component.Notes, tt.wantNote)
 			}
 			if a.VersionAssumed != (tt.wantVer == "unknown") {
 				t.Errorf("VersionAssumed = %v", a.VersionAssumed)

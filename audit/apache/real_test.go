@@ -74,6 +74,13 @@ func TestRealApacheStock(t *testing.T) {
 	if d := cmp.Diff(dumpIncludes(t, ctl, ""), a.Files); d != "" {
 		t.Errorf("files read differ from httpd's DUMP_INCLUDES (-httpd +tlsfloor):\n%s", d)
 	}
+	l, err := exec.Command("apache2", "-l").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := ParseL(string(l)); want == nil || !cmp.Equal(a.ParseOptions.StaticModules, want) {
+		t.Errorf("StaticModules = %v, apache2 -l lists %v", a.ParseOptions.StaticModules, want)
+	}
 }
 
 func TestRealApacheDefaultSSL(t *testing.T) {
