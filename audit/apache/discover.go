@@ -118,7 +118,11 @@ func discover(ctx context.Context, env *audit.Env) discovery {
 		// like: Debian builds in eight, Red Hat three.
 		out, err := env.Runner.Run(ctx, []string{d.binary, "-l"})
 		if d.static = ParseL(string(out.Stdout)); d.static == nil {
-			d.notes = append(d.notes, fmt.Sprintf("%s -l listed no compiled-in modules (%v): assuming Debian's", d.binary, err))
+			why := ""
+			if err != nil {
+				why = fmt.Sprintf(" (%v)", err)
+			}
+			d.notes = append(d.notes, fmt.Sprintf("%s -l listed no compiled-in modules%s: assuming Debian's", d.binary, why))
 		}
 	}
 	if opts.ApacheConf != "" {
