@@ -15,11 +15,91 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func (d *loopbackDialer) netDialer() *net.Dialer { return &d.Dialer }
+// keepAliveOption is SO_KEEPALIVE on a connection of the loopback dialer,
+// which makes its own sockets and never turns keep-alive on.
+func (d loopbackDialer) keepAliveOption(t *testing.T) int {
+	on, _ := d.socketOptions(t)
+	return on
+}
+
+// socketOptions dials a loopback listener with the loopback dialer and
+// returns the SO_KEEPALIVE and SO_LINGER settings of the connection.
+func (loopbackDialer) socketOptions(t *testing.T) (keepAlive int, linger *unix.Linger) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conn, err := newLoopbackDialer().DialContext(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rc, err := conn.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kerr, lerr error
+	if err := rc.Control(func(fd uintptr) {
+		keepAlive, kerr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_KEEPALIVE)
+		linger, lerr = unix.GetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER)
+	}); err != nil || kerr != nil || lerr != nil {
+		t.Fatal(err, kerr, lerr)
+	}
+	return keepAlive, linger
+}
+
+// The loopback dialer's connections close with a reset from the start
+// (SO_LINGER 0), as abort would otherwise set, and report both addresses
+// (SMTP's EHLO names the local one).
+func TestLoopbackDialerConn(t *testing.T) {
+	if _, linger := (loopbackDialer{}).socketOptions(t); linger.Onoff != 1 || linger.Linger != 0 {
+		t.Errorf("SO_LINGER = %+v, want on with 0 s", *linger)
+	}
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	defer ln.Close()
+	conn, err := newLoopbackDialer().DialContext(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if got := conn.RemoteAddr().String(); got != ln.Addr().String() {
+		t.Errorf("RemoteAddr = %s, want %s", got, ln.Addr())
+	}
+	peer, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	if got, want := conn.LocalAddr().String(), peer.RemoteAddr().String(); got != want {
+		t.Errorf("LocalAddr = %s, want %s (what the server sees)", got, want)
+	}
+}
+
+// A refused connect reads like net.Dialer's error.
+func TestLoopbackDialerRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err = newLoopbackDialer().DialContext(context.Background(), "tcp", addr)
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("dial to a closed port: %v, want ECONNREFUSED", err)
+	}
+	if want := "dial tcp " + addr + ": connect: connection refused"; err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+}
 
 func TestDefaultDialerLoopback(t *testing.T) {
 	for ip, want := range map[string]bool{"127.0.0.1": true, "127.8.9.10": true, "::1": true, "192.0.2.1": false, "2001:db8::1": false} {
-		_, got := defaultDialer(net.ParseIP(ip)).(*loopbackDialer)
+		_, got := defaultDialer(net.ParseIP(ip)).(loopbackDialer)
 		if got != want {
 			t.Errorf("%s: blocking loopback dialer = %v, want %v", ip, got, want)
 		}
@@ -79,6 +159,12 @@ func TestLoopbackDialerRestoresNonblocking(t *testing.T) {
 // queue is full, so the kernel drops further SYNs and a connect waits for
 // retransmissions (1 s, 3 s, ... about two minutes in all).
 func fullListener(t *testing.T) string {
+	addr, _ := fullListenerFD(t)
+	return addr
+}
+
+// fullListenerFD is fullListener that also returns the listening socket.
+func fullListenerFD(t *testing.T) (string, int) {
 	t.Helper()
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -102,7 +188,40 @@ func fullListener(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = filler.Close() })
-	return addr
+	return addr, fd
+}
+
+// A connect that outlasts the blocking call still completes: when the
+// listener drains its queue, the retransmitted SYN (about 1 s after the
+// first) is answered and the poller reports the socket connected. Without
+// the wait the dial would fail at blockingConnectTimeout.
+func TestLoopbackDialerSlowAccept(t *testing.T) {
+	addr, fd := fullListenerFD(t)
+	accepted := make(chan error, 2)
+	time.AfterFunc(300*time.Millisecond, func() {
+		for range 2 { // the filler, then the dial under test
+			nfd, _, err := unix.Accept(fd)
+			if err == nil {
+				defer unix.Close(nfd)
+			}
+			accepted <- err
+		}
+		time.Sleep(2 * time.Second)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	conn, err := newLoopbackDialer().DialContext(ctx, "tcp", addr)
+	if err != nil {
+		t.Fatalf("dial after %v: %v", time.Since(start), err)
+	}
+	defer conn.Close()
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Errorf("dial ended after %v, before the queue was drained: the test's premise does not hold", d)
+	}
+	if _, err := conn.Write([]byte("x")); err != nil {
+		t.Errorf("write on the connection: %v", err)
+	}
 }
 
 // A loopback listener that drops the SYN makes the blocking connect wait;

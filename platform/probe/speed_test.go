@@ -17,17 +17,17 @@ import (
 // TCP keep-alive options on them, on loopback or not.
 func TestDefaultDialerNoKeepAlive(t *testing.T) {
 	for _, ip := range []string{"192.0.2.1", "2001:db8::1", "127.0.0.1", "::1"} {
-		var d *net.Dialer
-		switch v := defaultDialer(net.ParseIP(ip)).(type) {
+		switch d := defaultDialer(net.ParseIP(ip)).(type) {
 		case *net.Dialer:
-			d = v
-		case interface{ netDialer() *net.Dialer }: // loopbackDialer (Linux)
-			d = v.netDialer()
+			if d.KeepAlive >= 0 {
+				t.Errorf("%s: KeepAlive = %v, want negative (off)", ip, d.KeepAlive)
+			}
+		case interface{ keepAliveOption(*testing.T) int }: // loopbackDialer (Linux)
+			if on := d.keepAliveOption(t); on != 0 {
+				t.Errorf("%s: SO_KEEPALIVE = %d, want 0", ip, on)
+			}
 		default:
-			t.Fatalf("%s: default dialer is %T", ip, v)
-		}
-		if d.KeepAlive >= 0 {
-			t.Errorf("%s: KeepAlive = %v, want negative (off)", ip, d.KeepAlive)
+			t.Fatalf("%s: default dialer is %T", ip, d)
 		}
 	}
 }
