@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -122,6 +123,40 @@ func TestNewCmdProbe(t *testing.T) {
 			}
 			tt.check(t, got)
 		})
+	}
+}
+
+// The probe command runs on one processor (see oneProcessor) unless the
+// GOMAXPROCS environment variable sets the number.
+func TestProbeOneProcessor(t *testing.T) {
+	prev := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
+	for _, tt := range []struct {
+		env  string // "" unset
+		want int
+	}{{"", 1}, {"3", 3}} {
+		runtime.GOMAXPROCS(3)
+		if tt.env == "" {
+			if v, ok := os.LookupEnv("GOMAXPROCS"); ok {
+				t.Setenv("GOMAXPROCS", v) // restored after the test
+				os.Unsetenv("GOMAXPROCS")
+			}
+		} else {
+			t.Setenv("GOMAXPROCS", tt.env)
+		}
+		var out bytes.Buffer
+		f := &cmdutil.Factory{IO: cmdutil.Test(nil, &out, &out)}
+		got := 0
+		cmd := NewCmdProbe(f, func(context.Context, *Options) error { got = runtime.GOMAXPROCS(0); return nil })
+		cmd.SetArgs([]string{"127.0.0.1"})
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		if err := cmd.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		if got != tt.want {
+			t.Errorf("GOMAXPROCS env %q: the probe ran with GOMAXPROCS %d, want %d", tt.env, got, tt.want)
+		}
 	}
 }
 
