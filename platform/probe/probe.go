@@ -681,17 +681,24 @@ func (t *target) serverOrder(ctx context.Context, v platform.TLSVersion, suites 
 // chains find them interleaved, and that order means nothing.
 func sortByOffer(v platform.TLSVersion, suites []uint16) {
 	order := offerOrder(v)
-	pos := make(map[uint16]int, len(order))
-	for i, c := range order {
-		pos[c] = i
+	// Each suite's rank is looked up once: a scan of the offer order for a
+	// handful of suites costs less than building a map of all of it.
+	type ranked struct {
+		suite uint16
+		rank  int
 	}
-	rank := func(c uint16) int {
-		if i, ok := pos[c]; ok {
-			return i
+	rs := make([]ranked, len(suites))
+	for i, c := range suites {
+		r := slices.Index(order, c)
+		if r < 0 {
+			r = len(order) // not in our table: last, in the order found
 		}
-		return len(order) // not in our table: last, in the order found
+		rs[i] = ranked{c, r}
 	}
-	slices.SortStableFunc(suites, func(a, b uint16) int { return rank(a) - rank(b) })
+	slices.SortStableFunc(rs, func(a, b ranked) int { return a.rank - b.rank })
+	for i, r := range rs {
+		suites[i] = r.suite
+	}
 }
 
 // preferenceOrder lists a server-ordered version's suites in the server's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -111,5 +112,17 @@ func TestEverySuiteParses(t *testing.T) {
 		if s.Grade != GradeStrong && s.Reason == "" {
 			t.Errorf("%s is %s without a reason", s.Name, s.Grade)
 		}
+	}
+}
+
+// sortByOffer puts a client-ordered version's suites into our offer order;
+// codes our table does not know go last, in the order found.
+func TestSortByOffer(t *testing.T) {
+	order := offerOrder(platform.VersionTLS12)
+	got := []uint16{0xFFF1, order[40], order[3], 0xFFF0, order[17], order[0]}
+	sortByOffer(platform.VersionTLS12, got)
+	want := []uint16{order[0], order[3], order[17], order[40], 0xFFF1, 0xFFF0}
+	if !slices.Equal(got, want) {
+		t.Errorf("sortByOffer = %#04x, want %#04x", got, want)
 	}
 }
