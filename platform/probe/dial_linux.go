@@ -5,7 +5,6 @@ package probe
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -56,8 +55,8 @@ type loopbackDialer struct{}
 
 func newLoopbackDialer() Dialer { return loopbackDialer{} }
 
-// DialContext implements Dialer for "tcp", "tcp4" and "tcp6" to a literal
-// IP address and port.
+// DialContext implements Dialer for "tcp", "tcp4" and "tcp6". An address
+// that is not a literal IP and port goes to net.Dialer.
 func (loopbackDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	opErr := func(addr net.Addr, err error) error {
 		return &net.OpError{Op: "dial", Net: network, Addr: addr, Err: err}
@@ -69,7 +68,9 @@ func (loopbackDialer) DialContext(ctx context.Context, network, address string) 
 	}
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return nil, opErr(nil, fmt.Errorf("address %q: %w", address, err))
+		// Not a literal address and numeric port (a service name, say):
+		// the net package resolves it.
+		return (&net.Dialer{KeepAlive: -1}).DialContext(ctx, network, address)
 	}
 	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	remote := net.TCPAddrFromAddrPort(ap)

@@ -80,6 +80,22 @@ func TestLoopbackDialerConn(t *testing.T) {
 	}
 }
 
+// An address with a service name instead of a port number is left to the
+// net package, which resolves it.
+func TestLoopbackDialerServiceName(t *testing.T) {
+	if _, err := net.LookupPort("tcp", "https"); err != nil {
+		t.Skipf("no services database: %v", err)
+	}
+	// Connected (something listens on 443) or refused: either way the
+	// name became a port and the dial reached the kernel.
+	c, err := newLoopbackDialer().DialContext(context.Background(), "tcp", "127.0.0.1:https")
+	if err == nil {
+		c.Close()
+	} else if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("dial 127.0.0.1:https: %v, want a connection or ECONNREFUSED", err)
+	}
+}
+
 // A refused connect reads like net.Dialer's error.
 func TestLoopbackDialerRefused(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
