@@ -234,7 +234,9 @@ over 3: the answer is incomplete).`,
 				}
 				opts.Targets = append(opts.Targets, t)
 			}
-			oneProcessor()
+			if opts.Ciphers || len(opts.Targets) > 1 {
+				oneProcessor()
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -309,16 +311,21 @@ type Outcome struct {
 
 // oneProcessor runs the probe's goroutines on one OS thread at a time
 // (GOMAXPROCS 1) unless the GOMAXPROCS environment variable says
-// otherwise.
+// otherwise. The probe command calls it when it will open many
+// connections: for a cipher enumeration (40 or more per target) or for
+// several targets.
 //
 // Why: a probe spends its time waiting for sockets, and its CPU work (a
 // hello to build, an answer to parse) is microseconds per connection, so
 // one thread keeps up with any number of targets. A second one only adds
 // cross-thread wake-ups and idle threads spinning for work, and on a small
 // host those compete with the server being probed: with a loopback nginx
-// on 2 cores, `tlsfloor probe --ciphers` took 10.01 ms against 10.30 ms
-// with the default (medians of 400 alternating runs; the runtime's switch
-// itself costs about 0.1 ms, included).
+// on 2 cores, `tlsfloor probe --ciphers` took 10.01 ms against 10.30 ms,
+// 10.85 against 11.19 ms and 11.12 against 11.30 ms (medians of 400-600
+// alternating runs). The switch has a fixed cost, 0.05-0.2 ms (the runtime
+// hands the second processor's cached memory back), so the six handshakes
+// of one versions check do not repay it: 3.67 against 3.58 ms without it
+// (800 alternating runs).
 func oneProcessor() {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)

@@ -126,36 +126,41 @@ func TestNewCmdProbe(t *testing.T) {
 	}
 }
 
-// The probe command runs on one processor (see oneProcessor) unless the
-// GOMAXPROCS environment variable sets the number.
+// The probe command runs on one processor (see oneProcessor) when it will
+// open many connections, unless the GOMAXPROCS environment variable sets
+// the number.
 func TestProbeOneProcessor(t *testing.T) {
 	prev := runtime.GOMAXPROCS(0)
 	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
+	t.Setenv("GOMAXPROCS", "") // whatever it was is restored after the test
 	for _, tt := range []struct {
+		args string
 		env  string // "" unset
 		want int
-	}{{"", 1}, {"3", 3}} {
+	}{
+		{"--ciphers 127.0.0.1", "", 1},
+		{"127.0.0.1 127.0.0.2", "", 1},
+		{"127.0.0.1", "", 3},            // one versions check: not worth the switch
+		{"--ciphers 127.0.0.1", "3", 3}, // the environment decides
+	} {
 		runtime.GOMAXPROCS(3)
 		if tt.env == "" {
-			if v, ok := os.LookupEnv("GOMAXPROCS"); ok {
-				t.Setenv("GOMAXPROCS", v) // restored after the test
-				os.Unsetenv("GOMAXPROCS")
-			}
+			os.Unsetenv("GOMAXPROCS")
 		} else {
-			t.Setenv("GOMAXPROCS", tt.env)
+			os.Setenv("GOMAXPROCS", tt.env)
 		}
 		var out bytes.Buffer
 		f := &cmdutil.Factory{IO: cmdutil.Test(nil, &out, &out)}
 		got := 0
 		cmd := NewCmdProbe(f, func(context.Context, *Options) error { got = runtime.GOMAXPROCS(0); return nil })
-		cmd.SetArgs([]string{"127.0.0.1"})
+		cmd.SetArgs(strings.Fields(tt.args))
 		cmd.SetOut(&out)
 		cmd.SetErr(&out)
 		if err := cmd.Execute(); err != nil {
 			t.Fatal(err)
 		}
 		if got != tt.want {
-			t.Errorf("GOMAXPROCS env %q: the probe ran with GOMAXPROCS %d, want %d", tt.env, got, tt.want)
+			t.Errorf("probe %s with GOMAXPROCS=%q: ran with GOMAXPROCS %d, want %d", tt.args, tt.env, got, tt.want)
 		}
 	}
 }
