@@ -40,14 +40,19 @@ printf 'module empty\n' >"$WORK/empty/go.mod"
 (cd "$ROOT" && CGO_ENABLED=0 go build -o "$WORK/imports-only" ./testdata/bench/startup/imports &&
 	CGO_ENABLED=0 go build -o "$WORK/probe-only" ./testdata/bench/startup/probeonly)
 
-# The floor of any client: the same handshakes as `--ciphers`, on the same
-# schedule, from a single-threaded static C program (testdata/bench/floor).
+# Two floors for the enumeration: the same handshakes as `--ciphers`, on the
+# same schedule (recorded by testdata/bench/floor/record), sent from one
+# thread with epoll by a Go program that links every tlsfloor package
+# (floor/goreplay: what an event loop in tlsfloor could reach) and, when a C
+# compiler is installed, by a static C program (floor/replay.c: what any
+# client could reach).
+(cd "$ROOT" && CGO_ENABLED=0 go build -o "$WORK/record" ./testdata/bench/floor/record &&
+	CGO_ENABLED=0 go build -o "$WORK/goreplay" ./testdata/bench/floor/goreplay)
 CC=""
 have cc && CC=cc
 have gcc && CC=gcc
 if [ -n "$CC" ]; then
-	(cd "$ROOT" && CGO_ENABLED=0 go build -o "$WORK/record" ./testdata/bench/floor/record) &&
-		"$CC" -O2 -static -o "$WORK/replay" "$ROOT/testdata/bench/floor/replay.c" 2>/dev/null ||
+	"$CC" -O2 -static -o "$WORK/replay" "$ROOT/testdata/bench/floor/replay.c" 2>/dev/null ||
 		"$CC" -O2 -o "$WORK/replay" "$ROOT/testdata/bench/floor/replay.c" || CC=""
 fi
 
@@ -124,13 +129,13 @@ PY
 # during its runs (/proc/PID/schedstat): the server's share is work no client
 # can avoid (a signature per ECDHE/DHE handshake) and bounds the wall time
 # on a small host.
-FLOOR_NOTE="no C compiler: skipped"
-if [ -n "$CC" ]; then
-	if "$WORK/record" "$ADDR" >"$WORK/schedule" 2>"$WORK/record.err" && "$WORK/replay" "$WORK/schedule" "$PORT"; then
-		FLOOR_NOTE="$(wc -l <"$WORK/schedule") connections replayed"
-	else
-		FLOOR_NOTE="recording or replay failed: $(cat "$WORK/record.err")"; CC=""
-	fi
+FLOORS=""
+if "$WORK/record" "$ADDR" >"$WORK/schedule" 2>"$WORK/record.err" && "$WORK/goreplay" "$WORK/schedule" "$PORT" &&
+	{ [ -z "$CC" ] || "$WORK/replay" "$WORK/schedule" "$PORT"; }; then
+	FLOORS=yes
+	FLOOR_NOTE="$(wc -l <"$WORK/schedule") connections replayed"
+else
+	FLOOR_NOTE="recording or replay failed: $(cat "$WORK/record.err")"
 fi
 TESTSSL=""
 have testssl && TESTSSL=testssl
@@ -144,7 +149,8 @@ have testssl.sh && TESTSSL=testssl.sh
 	echo "probe_only_ciphers $((5 * RUNS)) $WORK/probe-only --ciphers $ADDR"
 	echo "tlsfloor $((5 * RUNS)) $TF probe $ADDR"
 	echo "tlsfloor_ciphers $((5 * RUNS)) $TF probe --ciphers $ADDR"
-	[ -n "$CC" ] && echo "floor_replay $((5 * RUNS)) $WORK/replay $WORK/schedule $PORT"
+	[ -n "$FLOORS" ] && echo "floor_goreplay $((5 * RUNS)) $WORK/goreplay $WORK/schedule $PORT"
+	[ -n "$FLOORS" ] && [ -n "$CC" ] && echo "floor_replay $((5 * RUNS)) $WORK/replay $WORK/schedule $PORT"
 	# nmap as ../shared/reference/probe.md §1 timed it (the scan type it
 	# picks itself: a SYN scan as root, a connect scan otherwise), and with
 	# a connect scan (-sT) forced, which is how it counted connections.
@@ -256,20 +262,21 @@ printf '%-34s %10s %14s  %s\n' "  versions via platform/probe only" "${MS[probe_
 printf '%-34s %10s %14s  %s\n' "tlsfloor probe (versions)" "${MS[tlsfloor]}" "-" "-"
 printf '%-34s %10s %14s  %s\n' "  the same via platform/probe only" "${MS[probe_only_ciphers]}" "-" "-"
 printf '%-34s %10s %14s  %s\n' "tlsfloor probe --ciphers" "${MS[tlsfloor_ciphers]}" "-" "-"
-[ -n "${MS[floor_replay]:-}" ] && printf '%-34s %10s %14s  %s\n' "  the same handshakes from C" "${MS[floor_replay]}" "-" "floor: $FLOOR_NOTE"
+printf '%-34s %10s %14s  %s\n' "  same handshakes, Go event loop" "${MS[floor_goreplay]:--}" "-" "floor: $FLOOR_NOTE"
+printf '%-34s %10s %14s  %s\n' "  same handshakes, C event loop" "${MS[floor_replay]:--}" "-" "floor: ${CC:-no C compiler}"
 if [ -n "${MS[nmap]:-}" ]; then
 	printf '%-34s %10s %14s  %s\n' "nmap ssl-enum-ciphers vs versions" "${MS[nmap]}" "$(ratio "${MS[nmap]}" "${MS[tlsfloor]}") faster" "versions: $NMAP_AGREE_V"
 	printf '%-34s %10s %14s  %s\n' "nmap ssl-enum-ciphers vs --ciphers" "${MS[nmap]}" "$(ratio "${MS[nmap]}" "${MS[tlsfloor_ciphers]}") faster" "suites: $NMAP_AGREE_C"
 	printf '%-34s %10s %14s  %s\n' "nmap -sT vs versions" "${MS[nmap_sT]}" "$(ratio "${MS[nmap_sT]}" "${MS[tlsfloor]}") faster" "-"
 	printf '%-34s %10s %14s  %s\n' "nmap -sT vs --ciphers" "${MS[nmap_sT]}" "$(ratio "${MS[nmap_sT]}" "${MS[tlsfloor_ciphers]}") faster" "-"
 	echo "goals against nmap ssl-enum-ciphers: versions >= 50x $(goal "${MS[nmap]}" "${MS[tlsfloor]}" 50), --ciphers >= 20x $(goal "${MS[nmap]}" "${MS[tlsfloor_ciphers]}" 20)"
-	[ -n "${MS[floor_replay]:-}" ] && echo "the C floor of --ciphers against nmap ssl-enum-ciphers: $(ratio "${MS[nmap]}" "${MS[floor_replay]}") (what any client making these handshakes could reach on this host)"
+	[ -n "${MS[floor_goreplay]:-}" ] && echo "floors of --ciphers against nmap ssl-enum-ciphers: Go event loop $(ratio "${MS[nmap]}" "${MS[floor_goreplay]}")${MS[floor_replay]:+, C $(ratio "${MS[nmap]}" "${MS[floor_replay]}")} (the same handshakes, no parsing)"
 fi
 [ -n "${MS[sslscan]:-}" ] && printf '%-34s %10s %14s  %s\n' "sslscan vs versions" "${MS[sslscan]}" "$(ratio "${MS[sslscan]}" "${MS[tlsfloor]}") faster" "versions: $SSLSCAN_AGREE"
 [ -n "${MS[testssl]:-}" ] && printf '%-34s %10s %14s  %s\n' "testssl --protocols vs versions" "${MS[testssl]}" "$(ratio "${MS[testssl]}" "${MS[tlsfloor]}") faster" "versions: $TESTSSL_AGREE"
 echo
 echo "CPU per run, mean ms (the command's own processes; the nginx workers meanwhile):"
-for name in empty_go imports_only probe_only tlsfloor probe_only_ciphers tlsfloor_ciphers floor_replay nmap nmap_sT sslscan testssl; do
+for name in empty_go imports_only probe_only tlsfloor probe_only_ciphers tlsfloor_ciphers floor_goreplay floor_replay nmap nmap_sT sslscan testssl; do
 	[ -n "${MS[$name]:-}" ] || continue
 	printf '  %-18s own %8s   nginx %8s\n' "$name" "${CPU[$name]}" "${SRV[$name]}"
 done
