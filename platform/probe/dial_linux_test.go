@@ -22,6 +22,22 @@ func (d loopbackDialer) keepAliveOption(t *testing.T) int {
 	return on
 }
 
+// dialLoopback dials addr with the loopback dialer and returns the
+// connection, closed when the test ends, and its raw socket.
+func dialLoopback(t *testing.T, addr string) (net.Conn, syscall.RawConn) {
+	t.Helper()
+	conn, err := newLoopbackDialer().DialContext(context.Background(), "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	rc, err := conn.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn, rc
+}
+
 // socketOptions dials a loopback listener with the loopback dialer and
 // returns the SO_KEEPALIVE and SO_LINGER settings of the connection.
 func (loopbackDialer) socketOptions(t *testing.T) (keepAlive int, linger *unix.Linger) {
@@ -31,15 +47,7 @@ func (loopbackDialer) socketOptions(t *testing.T) (keepAlive int, linger *unix.L
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	conn, err := newLoopbackDialer().DialContext(context.Background(), "tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	rc, err := conn.(syscall.Conn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, rc := dialLoopback(t, ln.Addr().String())
 	var kerr, lerr error
 	if err := rc.Control(func(fd uintptr) {
 		keepAlive, kerr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_KEEPALIVE)
@@ -138,15 +146,7 @@ func TestLoopbackDialerRestoresNonblocking(t *testing.T) {
 			time.Sleep(5 * time.Second) // silent peer
 		}
 	}()
-	conn, err := newLoopbackDialer().DialContext(context.Background(), "tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	rc, err := conn.(syscall.Conn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, rc := dialLoopback(t, ln.Addr().String())
 	var flags int
 	var ferr error
 	if err := rc.Control(func(fd uintptr) { flags, ferr = unix.FcntlInt(fd, unix.F_GETFL, 0) }); err != nil || ferr != nil {
