@@ -322,11 +322,11 @@ type Outcome struct {
 // host those compete with the server being probed: with a loopback nginx
 // on 2 cores, `tlsfloor probe --ciphers` took 10.01 ms against 10.30 ms,
 // 10.85 against 11.19 ms and 11.12 against 11.30 ms (medians of 400-600
-// alternating runs; one more comparison of 400 runs showed no difference,
-// 11.15 against 11.19 ms). The switch has a fixed cost, 0.05-0.2 ms (the runtime
-// hands the second processor's cached memory back), so the six handshakes
-// of one versions check do not repay it: 3.67 against 3.58 ms without it
-// (800 alternating runs).
+// alternating runs; one more comparison of 400 runs showed no
+// difference, 11.15 against 11.19 ms). The switch has a fixed cost,
+// 0.05-0.2 ms (the runtime hands the second processor's cached memory
+// back), so the six handshakes of one versions check do not repay it:
+// 3.67 against 3.58 ms without it (800 alternating runs).
 func oneProcessor() {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
