@@ -100,9 +100,15 @@ func (loopbackDialer) DialContext(ctx context.Context, network, address string) 
 			break
 		}
 	}
-	// EINPROGRESS: SO_SNDTIMEO ran out (the SYN went unanswered); the
-	// poller waits for the rest below.
-	pending := err == syscall.EINPROGRESS || err == syscall.EAGAIN
+	// A connect interrupted by a signal goes on in the kernel, and calling
+	// it again waits once more: it then reports EISCONN if the connection
+	// was made meanwhile, or EALREADY if the wait ran out again. EINPROGRESS
+	// (or EAGAIN): SO_SNDTIMEO ran out, the SYN went unanswered. In those
+	// cases the poller waits for the rest below.
+	if err == syscall.EISCONN {
+		err = nil
+	}
+	pending := err == syscall.EINPROGRESS || err == syscall.EALREADY || err == syscall.EAGAIN
 	if err != nil && !pending {
 		_ = syscall.Close(fd)
 		return nil, opErr(remote, os.NewSyscallError("connect", err))
