@@ -7,6 +7,8 @@ import (
 	"errors"
 	"net"
 	"os"
+	"os/signal"
+	"runtime"
 	"strconv"
 	"syscall"
 	"testing"
@@ -237,6 +239,53 @@ func TestLoopbackDialerSlowAccept(t *testing.T) {
 	}
 	if _, err := conn.Write([]byte("x")); err != nil {
 		t.Errorf("write on the connection: %v", err)
+	}
+}
+
+// A signal that interrupts the blocking connect does not fail the dial:
+// connect is called again, which reports EALREADY while the SYN is still
+// unanswered, and the poller waits for the rest like after a timeout.
+func TestLoopbackDialerInterruptedConnect(t *testing.T) {
+	addr, fd := fullListenerFD(t)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGUSR1) // so the signal does not end the test binary
+	defer signal.Stop(sigs)
+	tids := make(chan int, 1)
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // the connect runs on this thread
+		tids <- unix.Gettid()
+		c, err := newLoopbackDialer().DialContext(context.Background(), "tcp", addr)
+		if c != nil {
+			_ = c.Close()
+		}
+		done <- err
+	}()
+	tid := <-tids
+	time.Sleep(30 * time.Millisecond) // inside the 100 ms blocking connect
+	if err := unix.Tgkill(unix.Getpid(), tid, unix.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(300*time.Millisecond, func() {
+		for range 2 { // the filler, then the dial under test (its SYN is retried after about 1 s)
+			if nfd, _, err := unix.Accept(fd); err == nil {
+				defer unix.Close(nfd)
+			}
+		}
+		time.Sleep(2 * time.Second)
+	})
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("dial interrupted by a signal: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("dial still blocked 5 s after the queue was drained")
+	}
+	select {
+	case <-sigs:
+	default:
+		t.Error("SIGUSR1 was not delivered; the test's premise does not hold")
 	}
 }
 
