@@ -4,6 +4,13 @@
 # ../shared/reference/probe.md §0: TLS 1.0-1.3, DEFAULT:@SECLEVEL=0, ffdhe2048),
 # print medians, ratios and whether the accepted lists agree.
 #
+# The same nginx also serves the reference's "modern" fixture (§0, port
+# 8444 there: TLS 1.2-1.3 with nginx's default HIGH:!aNULL:!MD5, which
+# includes CAMELLIA, ARIA and CCM, and no DH parameters), where only the
+# enumeration is timed against nmap: the legacy fixture is the hard case
+# (DHE suites and two more versions mean more signatures per
+# enumeration), the modern one the common case after a fix.
+#
 # Usage: testdata/bench/probe.sh [RUNS]     (default 5; testssl runs once)
 # Needs: go, nginx, openssl, python3; nmap, sslscan, testssl and a C compiler
 # (for the floor: testdata/bench/floor) are optional.
@@ -68,6 +75,8 @@ fi
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 ADDR=127.0.0.1:$PORT
+PORT2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+ADDR2=127.0.0.1:$PORT2
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
 	-keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048 -out "$WORK/dh.pem" 2>/dev/null
@@ -92,6 +101,13 @@ http {
         ssl_dhparam $WORK/dh.pem;
         return 200 "ok\n";
     }
+    server {
+        listen $ADDR2 ssl;
+        ssl_certificate $WORK/cert.pem;
+        ssl_certificate_key $WORK/key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        return 200 "ok\n";
+    }
 }
 CONF
 nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/error.log" &
@@ -106,20 +122,24 @@ echo "warming up..." >&2
 "$TF" probe "$ADDR" >/dev/null 2>&1 || true
 
 # Accepted lists: ours (JSON), nmap (XML), sslscan (text), testssl (text).
-"$TF" probe --ciphers --format json "$ADDR" >"$WORK/ours.json" || true
-OURS_V=$(python3 - "$WORK/ours.json" <<'PY'
+# ours_lists ADDR NAME: tlsfloor's accepted versions ($NAME.v, one line)
+# and suite/version pairs ($NAME.c, sorted), from its JSON.
+ours_lists() {
+	"$TF" probe --ciphers --format json "$1" >"$WORK/$2.json" || true
+	python3 - "$WORK/$2.json" "$WORK/$2" <<'PY'
 import json, sys
-d = json.load(open(sys.argv[1]))
-print(" ".join(v["protocol"] for v in d["targets"][0]["versions"] if v["accepted"]))
+t = json.load(open(sys.argv[1]))["targets"][0]
+with open(sys.argv[2] + ".v", "w") as f:
+    print(" ".join(v["protocol"] for v in t["versions"] if v["accepted"]), file=f)
+with open(sys.argv[2] + ".c", "w") as f:
+    for c in sorted((c["protocol"], c["name"]) for c in t["ciphers"]):
+        print(*c, file=f)
 PY
-)
-OURS_C=$(python3 - "$WORK/ours.json" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-for c in sorted((c["protocol"], c["name"]) for c in d["targets"][0]["ciphers"]):
-    print(*c)
-PY
-)
+}
+ours_lists "$ADDR" ours
+ours_lists "$ADDR2" ours2
+OURS_V=$(cat "$WORK/ours.v")
+OURS_C=$(cat "$WORK/ours.c")
 
 # Timing: one python3 process, inside the same namespace as every tool, runs
 # the commands round-robin (so background load hits all alike) and prints
@@ -149,6 +169,7 @@ have testssl.sh && TESTSSL=testssl.sh
 	echo "probe_only_ciphers $((5 * RUNS)) $WORK/probe-only --ciphers $ADDR"
 	echo "tlsfloor $((5 * RUNS)) $TF probe $ADDR"
 	echo "tlsfloor_ciphers $((5 * RUNS)) $TF probe --ciphers $ADDR"
+	echo "tlsfloor_modern $((5 * RUNS)) $TF probe --ciphers $ADDR2"
 	[ -n "$FLOORS" ] && echo "floor_goreplay $((5 * RUNS)) $WORK/goreplay $WORK/schedule $PORT"
 	[ -n "$FLOORS" ] && [ -n "$CC" ] && echo "floor_replay $((5 * RUNS)) $WORK/replay $WORK/schedule $PORT"
 	# nmap as ../shared/reference/probe.md §1 timed it (the scan type it
@@ -156,6 +177,7 @@ have testssl.sh && TESTSSL=testssl.sh
 	# a connect scan (-sT) forced, which is how it counted connections.
 	have nmap && echo "nmap $RUNS nmap -n -Pn -p $PORT --script ssl-enum-ciphers 127.0.0.1"
 	have nmap && echo "nmap_sT $RUNS nmap -n -Pn -sT -p $PORT --script ssl-enum-ciphers 127.0.0.1"
+	have nmap && echo "nmap_modern $RUNS nmap -n -Pn -p $PORT2 --script ssl-enum-ciphers 127.0.0.1"
 	have sslscan && echo "sslscan $RUNS sslscan --no-colour $ADDR"
 	[ -n "$TESTSSL" ] && echo "testssl 1 $TESTSSL --warnings batch --nodns none --color 0 --quiet --protocols $ADDR"
 } >"$WORK/cmds"
@@ -199,37 +221,46 @@ PY
 declare -A MS CPU SRV
 while read -r name ms cpu srv; do MS[$name]=$ms; CPU[$name]=$cpu; SRV[$name]=$srv; done <"$WORK/times"
 
-NMAP_AGREE_V="-" NMAP_AGREE_C="-" SSLSCAN_AGREE="-" TESTSSL_AGREE="-"
-if have nmap; then
-	isolated nmap -n -Pn -sT -p "$PORT" --script ssl-enum-ciphers -oX "$WORK/nmap.xml" 127.0.0.1 >/dev/null 2>&1 || true
-	read -r NMAP_V < <(python3 - "$WORK/nmap.xml" <<'PY'
+NMAP_AGREE_V="-" NMAP_AGREE_C="-" NMAP_AGREE_MODERN="-" SSLSCAN_AGREE="-" TESTSSL_AGREE="-"
+# nmap_lists PORT NAME: nmap's accepted versions ($NAME.v) and suite/version
+# pairs ($NAME.c), in the same shape as ours_lists.
+nmap_lists() {
+	isolated nmap -n -Pn -sT -p "$1" --script ssl-enum-ciphers -oX "$WORK/$2.xml" 127.0.0.1 >/dev/null 2>&1 || true
+	python3 - "$WORK/$2.xml" "$WORK/$2" <<'PY'
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
-print(" ".join(t.get("key").replace("TLSv1.0", "TLSv1.0") for t in root.iter("table") if t.get("key", "").startswith(("TLSv", "SSLv"))))
-PY
-)
-	NMAP_C=$(python3 - "$WORK/nmap.xml" <<'PY'
-import sys, xml.etree.ElementTree as ET
-root = ET.parse(sys.argv[1]).getroot()
-out = []
+versions, pairs = [], []
 for proto in root.iter("table"):
     k = proto.get("key", "")
     if not k.startswith(("TLSv", "SSLv")):
         continue
+    versions.append(k)
     for sub in proto.findall("table"):
         if sub.get("key") != "ciphers":
             continue
         for c in sub.findall("table"):
             for e in c.findall("elem"):
                 if e.get("key") == "name":
-                    out.append((k, e.text.replace("TLS_AKE_WITH_", "TLS_", 1)))
-for c in sorted(out):
-    print(*c)
+                    pairs.append((k, e.text.replace("TLS_AKE_WITH_", "TLS_", 1)))
+with open(sys.argv[2] + ".v", "w") as f:
+    print(" ".join(versions), file=f)
+with open(sys.argv[2] + ".c", "w") as f:
+    for c in sorted(pairs):
+        print(*c, file=f)
 PY
-)
+}
+# agree OURS THEIRS: "yes (N suite/version pairs)", or "NO" and the diff on stderr.
+agree() {
+	if cmp -s "$WORK/$1.c" "$WORK/$2.c"; then echo "yes ($(wc -l <"$WORK/$1.c") suite/version pairs)"; else
+		echo "NO"; diff "$WORK/$1.c" "$WORK/$2.c" >&2 || true; fi
+}
+if have nmap; then
+	nmap_lists "$PORT" nmap
+	nmap_lists "$PORT2" nmap2
+	NMAP_V=$(cat "$WORK/nmap.v")
 	[ "$NMAP_V" = "$OURS_V" ] && NMAP_AGREE_V=yes || NMAP_AGREE_V="NO (nmap: $NMAP_V)"
-	if [ "$NMAP_C" = "$OURS_C" ]; then NMAP_AGREE_C="yes ($(wc -l <<<"$OURS_C") suite/version pairs)"; else
-		NMAP_AGREE_C="NO"; diff <(echo "$OURS_C") <(echo "$NMAP_C") >&2 || true; fi
+	NMAP_AGREE_C=$(agree ours nmap)
+	NMAP_AGREE_MODERN=$(agree ours2 nmap2)
 fi
 if have sslscan; then
 	SSLSCAN_V=$(isolated sslscan --no-colour "$ADDR" 2>/dev/null | awk '/^(SSL|TLS)v[0-9.]+ +enabled/ {v=$1; if (v=="TLSv1.0") v="TLSv1.0"; printf "%s%s", sep, v; sep=" "}')
@@ -251,7 +282,7 @@ ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]);
 goal() { python3 -c "import sys; a, b, m = map(float, sys.argv[1:]); print('met' if a / b >= m else 'MISSED')" "$1" "$2" "$3"; }
 echo
 echo "timing: medians, run round-robin, process start-up included; runs: tlsfloor $((5 * RUNS)), nmap and sslscan $RUNS, testssl 1; running as uid $(id -u)"
-echo "target: nginx $(nginx -v 2>&1 | sed 's/.*\///') legacy fixture on $ADDR; $(nproc) cores"
+echo "target: nginx $(nginx -v 2>&1 | sed 's/.*\///') legacy fixture on $ADDR, modern fixture on $ADDR2; $(nproc) cores"
 echo "scanner isolation: $ISOLATION"
 echo "tlsfloor accepted versions: $OURS_V; suite/version pairs: $(wc -l <<<"$OURS_C")"
 echo
@@ -270,13 +301,16 @@ if [ -n "${MS[nmap]:-}" ]; then
 	printf '%-34s %10s %14s  %s\n' "nmap -sT vs versions" "${MS[nmap_sT]}" "$(ratio "${MS[nmap_sT]}" "${MS[tlsfloor]}") faster" "-"
 	printf '%-34s %10s %14s  %s\n' "nmap -sT vs --ciphers" "${MS[nmap_sT]}" "$(ratio "${MS[nmap_sT]}" "${MS[tlsfloor_ciphers]}") faster" "-"
 	echo "goals against nmap ssl-enum-ciphers: versions >= 50x $(goal "${MS[nmap]}" "${MS[tlsfloor]}" 50), --ciphers >= 20x $(goal "${MS[nmap]}" "${MS[tlsfloor_ciphers]}" 20)"
+	printf '%-34s %10s %14s  %s\n' "modern fixture: tlsfloor --ciphers" "${MS[tlsfloor_modern]}" "-" "-"
+	printf '%-34s %10s %14s  %s\n' "modern fixture: nmap vs --ciphers" "${MS[nmap_modern]}" "$(ratio "${MS[nmap_modern]}" "${MS[tlsfloor_modern]}") faster" "suites: $NMAP_AGREE_MODERN"
+	echo "goal on the modern fixture: --ciphers >= 20x $(goal "${MS[nmap_modern]}" "${MS[tlsfloor_modern]}" 20)"
 	[ -n "${MS[floor_goreplay]:-}" ] && echo "floors of --ciphers against nmap ssl-enum-ciphers: Go event loop $(ratio "${MS[nmap]}" "${MS[floor_goreplay]}")${MS[floor_replay]:+, C $(ratio "${MS[nmap]}" "${MS[floor_replay]}")} (the same handshakes, no parsing)"
 fi
 [ -n "${MS[sslscan]:-}" ] && printf '%-34s %10s %14s  %s\n' "sslscan vs versions" "${MS[sslscan]}" "$(ratio "${MS[sslscan]}" "${MS[tlsfloor]}") faster" "versions: $SSLSCAN_AGREE"
 [ -n "${MS[testssl]:-}" ] && printf '%-34s %10s %14s  %s\n' "testssl --protocols vs versions" "${MS[testssl]}" "$(ratio "${MS[testssl]}" "${MS[tlsfloor]}") faster" "versions: $TESTSSL_AGREE"
 echo
 echo "CPU per run, mean ms (the command's own processes; the nginx workers meanwhile):"
-for name in empty_go imports_only probe_only tlsfloor probe_only_ciphers tlsfloor_ciphers floor_goreplay floor_replay nmap nmap_sT sslscan testssl; do
+for name in empty_go imports_only probe_only tlsfloor probe_only_ciphers tlsfloor_ciphers tlsfloor_modern floor_goreplay floor_replay nmap nmap_sT nmap_modern sslscan testssl; do
 	[ -n "${MS[$name]:-}" ] || continue
 	printf '  %-18s own %8s   nginx %8s\n' "$name" "${CPU[$name]}" "${SRV[$name]}"
 done
