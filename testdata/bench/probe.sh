@@ -139,7 +139,6 @@ PY
 ours_lists "$ADDR" ours
 ours_lists "$ADDR2" ours2
 OURS_V=$(cat "$WORK/ours.v")
-OURS_C=$(cat "$WORK/ours.c")
 
 # Timing: one python3 process, inside the same namespace as every tool, runs
 # the commands round-robin (so background load hits all alike) and prints
@@ -284,7 +283,7 @@ echo
 echo "timing: medians, run round-robin, process start-up included; runs: tlsfloor $((5 * RUNS)), nmap and sslscan $RUNS, testssl 1; running as uid $(id -u)"
 echo "target: nginx $(nginx -v 2>&1 | sed 's/.*\///') legacy fixture on $ADDR, modern fixture on $ADDR2; $(nproc) cores"
 echo "scanner isolation: $ISOLATION"
-echo "tlsfloor accepted versions: $OURS_V; suite/version pairs: $(wc -l <<<"$OURS_C")"
+echo "tlsfloor accepted versions: $OURS_V; suite/version pairs: $(wc -l <"$WORK/ours.c")"
 echo
 printf '%-34s %10s %14s  %s\n' "command" "median ms" "tlsfloor is" "same accepted list"
 printf '%-34s %10s %14s  %s\n' "empty static Go program (floor)" "${MS[empty_go]}" "-" "-"
