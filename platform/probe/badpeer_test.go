@@ -57,6 +57,7 @@ type clientHello struct {
 	version uint16 // client_version
 	suites  []uint16
 	v13     bool // supported_versions offers TLS 1.3
+	alpn    []string
 }
 
 func readClientHello(c io.Reader) (clientHello, error) {
@@ -91,6 +92,11 @@ func readClientHello(c io.Reader) (clientHello, error) {
 			typ, l := binary.BigEndian.Uint16(b), int(binary.BigEndian.Uint16(b[2:]))
 			if typ == 43 && bytes.Contains(b[4:4+l], []byte{3, 4}) {
 				ch.v13 = true
+			}
+			if typ == 16 && l >= 2 {
+				for p := b[6 : 4+l]; len(p) > 0 && len(p) > int(p[0]); p = p[1+int(p[0]):] {
+					ch.alpn = append(ch.alpn, string(p[1:1+int(p[0])]))
+				}
 			}
 			b = b[4+l:]
 		}

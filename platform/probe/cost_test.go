@@ -4,6 +4,7 @@ package probe
 
 import (
 	"context"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -30,8 +31,7 @@ import (
 func BenchmarkHandshakeCost(b *testing.B) {
 	s := startNginx(b)
 	workers := nginxWorkers(b, s.master.Pid)
-	p := New(Options{})
-	tg := &target{addr: s.legacy, timeout: 5 * time.Second, sem: make(chan struct{}, 1), dialer: p.opts.Dialer}
+	tg := &target{addr: s.legacy, timeout: 5 * time.Second, sem: make(chan struct{}, 1), dialer: defaultDialer(net.IPv4(127, 0, 0, 1))}
 	kinds := []struct {
 		name   string
 		h      hello
@@ -43,6 +43,8 @@ func BenchmarkHandshakeCost(b *testing.B) {
 		{"tls12-ecdhe", hello{version: platform.VersionTLS12, suites: []uint16{0xC013}}, true},
 		{"tls10-ecdhe", hello{version: platform.VersionTLS10, suites: []uint16{0xC013}}, true},
 		{"tls12-dhe", hello{version: platform.VersionTLS12, suites: []uint16{0x0033}}, true},
+		{"tls12-dhe-alpn-check", hello{version: platform.VersionTLS12, suites: []uint16{0x0033}, alpnCheck: true}, false},
+		{"tls12-ecdhe-alpn-check", hello{version: platform.VersionTLS12, suites: []uint16{0xC013}, alpnCheck: true}, false},
 	}
 	for _, k := range kinds {
 		b.Run(k.name, func(b *testing.B) {

@@ -347,6 +347,35 @@ func TestNginxCiphersMatchNmap(t *testing.T) {
 	}
 }
 
+// TestNginxSelectsSuiteBeforeALPN checks, on Debian's nginx and OpenSSL,
+// the behaviour the DHE check relies on (dhecheck.go): offered a protocol
+// it does not speak, nginx refuses a suite it does not accept with
+// handshake_failure and answers no_application_protocol for one it
+// accepts, without the ServerHello and signature. On the modern server,
+// which has no DH parameters, a DHE suite is refused.
+func TestNginxSelectsSuiteBeforeALPN(t *testing.T) {
+	s := startNginx(t)
+	for _, tc := range []struct {
+		addr  string
+		v     platform.TLSVersion
+		suite uint16
+		alert byte
+	}{
+		{s.legacy, platform.VersionTLS12, 0x0033, 120}, // TLS_DHE_RSA_WITH_AES_128_CBC_SHA
+		{s.legacy, platform.VersionTLS10, 0x0039, 120}, // TLS_DHE_RSA_WITH_AES_256_CBC_SHA
+		{s.legacy, platform.VersionTLS12, 0xC013, 120}, // TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA
+		{s.legacy, platform.VersionTLS12, 0xC02B, 40},  // an ECDSA suite; the key is RSA
+		{s.modern, platform.VersionTLS12, 0x009E, 40},  // TLS_DHE_RSA_WITH_AES_128_GCM_SHA256
+	} {
+		tg := &target{addr: tc.addr, timeout: 5 * time.Second, sem: make(chan struct{}, 1), dialer: defaultDialer(net.IPv4(127, 0, 0, 1))}
+		o := tg.handshake(context.Background(), hello{version: tc.v, suites: []uint16{tc.suite}, alpnCheck: true}, false)
+		if o.accepted || !isAlert(o.err, tc.alert) {
+			t.Errorf("%s %s %s with ALPN %q: accepted %v, %v; want alert %s",
+				tc.addr, tc.v, SuiteName(tc.suite), checkProtocol, o.accepted, o.err, alertName(tc.alert))
+		}
+	}
+}
+
 // TestVerifyAfterNginxReload: Verify fails on the unchanged legacy server;
 // after the server is changed to TLS 1.2/1.3 and the master gets SIGHUP it
 // passes, waiting out the old workers that keep answering for a while.

@@ -4,8 +4,9 @@
 // server's first answer, so what it reports does not depend on the local
 // OpenSSL or on what Go's crypto/tls implements. It finds the accepted
 // versions, every accepted cipher suite per version (offer all, remove the
-// pick, repeat), whether the server imposes its suite order, and the
-// certificate. It implements platform.Prober; Settle re-probes until
+// pick, repeat; DHE suites, where the server supports it, by a hello it
+// refuses before signing, see dhecheck.go), whether the server imposes
+// its suite order, and the certificate. It implements platform.Prober; Settle re-probes until
 // answers agree, for verification after a reload.
 //
 // It dials only the address it is given (names are resolved once with the
@@ -525,6 +526,20 @@ func (t *target) enumerate(ctx context.Context, v platform.TLSVersion, known uin
 	} else {
 		known = 0
 	}
+	// DHE suites are found apart from the chains, mostly without a
+	// signature from the server (see dhecheck.go).
+	var dhe *dheCheck
+	if checkable(v) && known != 0 {
+		var suites []uint16
+		if order, suites = splitDHE(order); len(suites) > 0 {
+			dhe = t.startDHECheck(ctx, v, known, suites)
+		}
+	}
+	// A list the server refused, for the DHE check's calibration.
+	var refusedOffer struct {
+		sync.Mutex
+		suites []uint16
+	}
 	cs := chains(order, enumChains(len(order)))
 	per := make([][]uint16, len(cs))
 	// What the first chain's first hello, [chain 0..., known], showed.
@@ -558,6 +573,13 @@ func (t *target) enumerate(ctx context.Context, v platform.TLSVersion, known uin
 				}
 			}
 			if !o.accepted || o.version != v {
+				if refused(o) {
+					refusedOffer.Lock()
+					if refusedOffer.suites == nil {
+						refusedOffer.suites = slices.Clone(offer)
+					}
+					refusedOffer.Unlock()
+				}
 				return
 			}
 			j := slices.Index(left, o.suite)
@@ -587,6 +609,9 @@ func (t *target) enumerate(ctx context.Context, v platform.TLSVersion, known uin
 	}
 	for _, p := range per {
 		out.suites = append(out.suites, p...)
+	}
+	if dhe != nil {
+		out.suites = append(out.suites, dhe.finish(ctx, t, v, known, out.suites, refusedOffer.suites)...)
 	}
 	if first.asked && first.pick != 0 {
 		out.order = orderFromChain(chunks(offerOrder(v))[0], known, first.offers, first.pick, out.suites)

@@ -81,6 +81,9 @@ type hello struct {
 	// key_share so the server answers with a HelloRetryRequest, which names
 	// its suite at no cryptographic cost to either side.
 	shares *keyShares
+	// alpnCheck adds an ALPN extension naming only a protocol no server
+	// speaks (see checkProtocol and verifyByALPN).
+	alpnCheck bool
 }
 
 type builder struct{ b []byte }
@@ -197,6 +200,11 @@ func (h hello) extensions(w *builder) {
 					w.u16(s)
 				}
 			})
+		})
+	}
+	if h.alpnCheck {
+		ext(16, func() { // application_layer_protocol_negotiation
+			w.vec(2, func() { w.vec(1, func() { w.bytes([]byte(checkProtocol)) }) })
 		})
 	}
 	if h.version == platform.VersionTLS13 {
@@ -559,3 +567,8 @@ func parseSSLv2ServerHello(msg []byte) (sslv2Reply, error) {
 	}
 	return rep, nil
 }
+
+// checkProtocol is the ALPN protocol offered by a verification hello: a
+// name no server implements, so a server that insists on a common
+// protocol refuses the hello (see verifyByALPN).
+const checkProtocol = "tlsfloor-check/0"

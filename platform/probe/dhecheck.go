@@ -1,0 +1,216 @@
+package probe
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/tlsfloor/tlsfloor/platform"
+)
+
+// Finding the DHE suites without making the server sign.
+//
+// Offer-and-remove learns a suite only from a ServerHello, and OpenSSL
+// builds the whole flight (ServerHello, Certificate, the signed
+// ServerKeyExchange) before it sends any of it. Each DHE pick therefore
+// costs the server a DH key generation and an RSA signature: 0.54 ms of
+// CPU on the nginx fixture against 0.32 ms for ECDHE and 0.05-0.06 ms for
+// a refusal (BenchmarkHandshakeCost). On a server with DH parameters the
+// DHE picks were half of the server's work in an enumeration.
+//
+// A server that requires a common ALPN protocol gives a cheaper answer.
+// OpenSSL (1.1.0 and later) selects the cipher suite first and calls the
+// ALPN callback afterwards, because HTTP/2 restricts the suites; nginx's
+// callback (since 1.21.4) rejects a hello whose protocols it does not
+// speak. So a hello that offers one suite and only the protocol
+// checkProtocol gets either a refusal of the suite (handshake_failure) or
+// no_application_protocol, which means the suite passed selection: the
+// server would have chosen it. That answer costs the server 0.05-0.06 ms.
+//
+// The answer means this only where the server behaves in that order, so
+// every version is calibrated against the server's own answers before one
+// is believed:
+//   - a suite the server accepted (the version probe's pick), offered with
+//     checkProtocol, must not be refused: else a refusal could be the ALPN
+//     mismatch, not the suite;
+//   - a list the server refused, offered again with checkProtocol, must be
+//     refused again: else no_application_protocol could come before
+//     suite selection (Go's crypto/tls, for one, checks ALPN first).
+//
+// A server that ignores ALPN (Postfix, Apache with its fallback protocol)
+// simply answers with a ServerHello, which is an answer too. Whatever
+// is not settled this way is enumerated by offer-and-remove, so the lists
+// never depend on the shortcut working; only the server's CPU does.
+//
+// Which DHE suites are checked one by one is guessed from the suites the
+// chains found: a server that accepts ECDHE or RSA key exchange with a
+// bulk cipher usually accepts DHE with the same cipher and authentication.
+// The rest are asked in one hello, and one offered to the chains only if
+// that hello is not refused.
+
+// checkable reports whether v's hellos carry extensions, and so ALPN.
+func checkable(v platform.TLSVersion) bool {
+	return v >= platform.VersionTLS10 && v <= platform.VersionTLS12
+}
+
+// splitDHE takes the ephemeral finite-field DH suites out of order,
+// keeping both lists in order.
+func splitDHE(order []uint16) (rest, dhe []uint16) {
+	for _, c := range order {
+		if s, ok := LookupSuite(c); ok && s.Kx == "DHE" {
+			dhe = append(dhe, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	return rest, dhe
+}
+
+// selected reports whether o shows that the server selected one of the
+// offered suites: a ServerHello with one of them, or, in a hello that
+// offered checkProtocol, no_application_protocol.
+func selected(o outcome, v platform.TLSVersion, offered []uint16) bool {
+	if o.accepted {
+		return o.version == v && slices.Contains(offered, o.suite)
+	}
+	return isAlert(o.err, 120)
+}
+
+// refused reports whether o is the server turning down the offered suites:
+// handshake_failure or insufficient_security, the alerts OpenSSL sends
+// when no offered suite is acceptable.
+func refused(o outcome) bool {
+	return !o.accepted && (isAlert(o.err, 40) || isAlert(o.err, 71))
+}
+
+// dheCheck holds what a version's enumeration asks about its DHE suites
+// while the chains run.
+type dheCheck struct {
+	suites []uint16
+	wg     sync.WaitGroup
+	// known is the version probe's pick offered with checkProtocol, and
+	// all every DHE suite in one hello with it.
+	known, all outcome
+}
+
+// startDHECheck sends, alongside the chains, the two hellos that decide
+// whether the DHE suites need more than one answer: the accepted suite
+// known with checkProtocol (the first calibration) and every DHE suite
+// with it.
+func (t *target) startDHECheck(ctx context.Context, v platform.TLSVersion, known uint16, dhe []uint16) *dheCheck {
+	d := &dheCheck{suites: dhe}
+	d.wg.Go(func() {
+		d.known = t.handshake(ctx, hello{version: v, suites: []uint16{known}, serverName: t.serverName, alpnCheck: true}, false)
+	})
+	d.wg.Go(func() {
+		d.all = t.handshake(ctx, hello{version: v, suites: dhe, serverName: t.serverName, alpnCheck: true}, false)
+	})
+	return d
+}
+
+// finish returns the accepted DHE suites, given everything else the
+// version accepts and a list it refused (nil if none is known).
+func (d *dheCheck) finish(ctx context.Context, t *target, v platform.TLSVersion, known uint16, accepted, refusedOffer []uint16) []uint16 {
+	d.wg.Wait()
+	if !selected(d.known, v, []uint16{known}) {
+		// The server turns down even a suite it accepts when it cannot
+		// speak checkProtocol: its refusals say nothing about suites.
+		return t.offerAndRemove(ctx, v, d.suites)
+	}
+	switch {
+	case refused(d.all):
+		return nil
+	case d.all.accepted && selected(d.all, v, d.suites):
+		// The server ignores ALPN and picked a suite: go on from there
+		// the usual way.
+		i := slices.Index(d.suites, d.all.suite)
+		return append([]uint16{d.all.suite}, t.offerAndRemove(ctx, v, slices.Delete(slices.Clone(d.suites), i, i+1))...)
+	case !isAlert(d.all.err, 120) || refusedOffer == nil:
+		// An odd answer, or no refused list to calibrate with: ask the
+		// usual way.
+		return t.offerAndRemove(ctx, v, d.suites)
+	}
+
+	// Some DHE suite passed selection. Check the likely ones one by one,
+	// the rest together, and whether a refused list stays refused with
+	// checkProtocol (the second calibration), all at once.
+	var likely, rest []uint16
+	for _, c := range d.suites {
+		if sameCipherAs(c, accepted) {
+			likely = append(likely, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	answers := make([]outcome, len(likely))
+	var calib, restOut outcome
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		calib = t.handshake(ctx, hello{version: v, suites: refusedOffer, serverName: t.serverName, alpnCheck: true}, false)
+	})
+	if len(rest) > 0 {
+		wg.Go(func() {
+			restOut = t.handshake(ctx, hello{version: v, suites: rest, serverName: t.serverName, alpnCheck: true}, false)
+		})
+	}
+	for i, c := range likely {
+		wg.Go(func() {
+			answers[i] = t.handshake(ctx, hello{version: v, suites: []uint16{c}, serverName: t.serverName, alpnCheck: true}, false)
+		})
+	}
+	wg.Wait()
+	if !refused(calib) {
+		return t.offerAndRemove(ctx, v, d.suites)
+	}
+	var found, unsure []uint16
+	for i, c := range likely {
+		switch {
+		case selected(answers[i], v, []uint16{c}):
+			found = append(found, c)
+		case !refused(answers[i]):
+			unsure = append(unsure, c)
+		}
+	}
+	if len(rest) > 0 && !refused(restOut) {
+		unsure = append(unsure, rest...)
+	}
+	if len(unsure) > 0 {
+		found = append(found, t.offerAndRemove(ctx, v, unsure)...)
+	}
+	return found
+}
+
+// sameCipherAs reports whether an accepted suite has c's bulk cipher and
+// authentication.
+func sameCipherAs(c uint16, accepted []uint16) bool {
+	s, ok := LookupSuite(c)
+	if !ok {
+		return false
+	}
+	return slices.ContainsFunc(accepted, func(a uint16) bool {
+		as, ok := LookupSuite(a)
+		return ok && as.Enc == s.Enc && as.Auth == s.Auth
+	})
+}
+
+// offerAndRemove is the plain enumeration of suites: offer them all,
+// remove the pick, repeat until the server refuses.
+func (t *target) offerAndRemove(ctx context.Context, v platform.TLSVersion, suites []uint16) []uint16 {
+	var found []uint16
+	for _, c := range chunks(slices.Clone(suites)) {
+		left := slices.Clone(c)
+		for len(left) > 0 && ctx.Err() == nil {
+			o := t.handshake(ctx, hello{version: v, suites: left, serverName: t.serverName}, false)
+			j := -1
+			if o.accepted && o.version == v {
+				j = slices.Index(left, o.suite)
+			}
+			if j < 0 {
+				break
+			}
+			found = append(found, o.suite)
+			left = slices.Delete(left, j, j+1)
+		}
+	}
+	return found
+}
