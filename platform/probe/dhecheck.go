@@ -28,14 +28,14 @@ import (
 // server would have chosen it. That answer costs the server 0.05-0.06 ms.
 //
 // The answer means this only where the server behaves in that order, so
-// every version is calibrated against the server's own answers before one
-// is believed:
-//   - a suite the server accepted (the version probe's pick), offered with
-//     checkProtocol, must not be refused: else a refusal could be the ALPN
-//     mismatch, not the suite;
-//   - a list the server refused, offered again with checkProtocol, must be
-//     refused again: else no_application_protocol could come before
-//     suite selection (Go's crypto/tls, for one, checks ALPN first).
+// it is believed only after the server has shown, in the same version,
+// both halves of it:
+//   - a refusal with checkProtocol, so ALPN is not checked before the
+//     suites (Go's crypto/tls, for one, answers no_application_protocol
+//     first, whatever is offered);
+//   - and, if every DHE suite is refused, no refusal of a suite it
+//     accepts (the version probe's pick) with checkProtocol, so a refusal
+//     is about the suites and not the protocol.
 //
 // A server that ignores ALPN (Postfix, Apache with its fallback protocol)
 // simply answers with a ServerHello, which is an answer too. Whatever
@@ -45,8 +45,8 @@ import (
 // Which DHE suites are checked one by one is guessed from the suites the
 // chains found: a server that accepts ECDHE or RSA key exchange with a
 // bulk cipher usually accepts DHE with the same cipher and authentication.
-// The rest are asked in one hello, and one offered to the chains only if
-// that hello is not refused.
+// The rest are asked in one hello, and offered to a chain only if that
+// hello passes selection.
 
 // checkable reports whether v's hellos carry extensions, and so ALPN.
 func checkable(v platform.TLSVersion) bool {
@@ -83,57 +83,54 @@ func refused(o outcome) bool {
 	return !o.accepted && (isAlert(o.err, 40) || isAlert(o.err, 71))
 }
 
-// dheCheck holds what a version's enumeration asks about its DHE suites
-// while the chains run.
+// dheCheck is a version's question about its DHE suites, asked while the
+// chains run.
 type dheCheck struct {
 	suites []uint16
 	wg     sync.WaitGroup
-	// known is the version probe's pick offered with checkProtocol, and
-	// all every DHE suite in one hello with it.
-	known, all outcome
+	// all is every DHE suite offered in one hello with checkProtocol.
+	all outcome
 }
 
-// startDHECheck sends, alongside the chains, the two hellos that decide
-// whether the DHE suites need more than one answer: the accepted suite
-// known with checkProtocol (the first calibration) and every DHE suite
-// with it.
-func (t *target) startDHECheck(ctx context.Context, v platform.TLSVersion, known uint16, dhe []uint16) *dheCheck {
+// startDHECheck offers every DHE suite with checkProtocol, alongside the
+// chains: on a server without DH parameters this one refused hello is
+// all the DHE suites cost.
+func (t *target) startDHECheck(ctx context.Context, v platform.TLSVersion, dhe []uint16) *dheCheck {
 	d := &dheCheck{suites: dhe}
-	d.wg.Go(func() {
-		d.known = t.handshake(ctx, hello{version: v, suites: []uint16{known}, serverName: t.serverName, alpnCheck: true}, false)
-	})
-	d.wg.Go(func() {
-		d.all = t.handshake(ctx, hello{version: v, suites: dhe, serverName: t.serverName, alpnCheck: true}, false)
-	})
+	d.wg.Go(func() { d.all = t.check(ctx, v, dhe) })
 	return d
 }
 
-// finish returns the accepted DHE suites, given everything else the
-// version accepts and a list it refused (nil if none is known).
+// check offers suites with checkProtocol.
+func (t *target) check(ctx context.Context, v platform.TLSVersion, suites []uint16) outcome {
+	return t.handshake(ctx, hello{version: v, suites: suites, serverName: t.serverName, alpnCheck: true}, false)
+}
+
+// finish returns the accepted DHE suites. known is the version probe's
+// pick, accepted everything else the version accepts, and refusedOffer a
+// list the server refused (nil if none is known).
 func (d *dheCheck) finish(ctx context.Context, t *target, v platform.TLSVersion, known uint16, accepted, refusedOffer []uint16) []uint16 {
 	d.wg.Wait()
-	if !selected(d.known, v, []uint16{known}) {
-		// The server turns down even a suite it accepts when it cannot
-		// speak checkProtocol: its refusals say nothing about suites.
-		return t.offerAndRemove(ctx, v, d.suites)
-	}
 	switch {
 	case refused(d.all):
-		return nil
+		// No DHE suite passed selection, unless the server refuses
+		// checkProtocol itself: then it refuses a suite it accepts too.
+		if selected(t.check(ctx, v, []uint16{known}), v, []uint16{known}) {
+			return nil
+		}
+		return t.offerAndRemove(ctx, v, d.suites)
 	case d.all.accepted && selected(d.all, v, d.suites):
 		// The server ignores ALPN and picked a suite: go on from there
 		// the usual way.
 		i := slices.Index(d.suites, d.all.suite)
 		return append([]uint16{d.all.suite}, t.offerAndRemove(ctx, v, slices.Delete(slices.Clone(d.suites), i, i+1))...)
-	case !isAlert(d.all.err, 120) || refusedOffer == nil:
-		// An odd answer, or no refused list to calibrate with: ask the
-		// usual way.
-		return t.offerAndRemove(ctx, v, d.suites)
+	case !isAlert(d.all.err, 120):
+		return t.offerAndRemove(ctx, v, d.suites) // an odd answer
 	}
 
-	// Some DHE suite passed selection. Check the likely ones one by one,
-	// the rest together, and whether a refused list stays refused with
-	// checkProtocol (the second calibration), all at once.
+	// no_application_protocol: some DHE suite passed selection, if the
+	// server selects first. Check the likely ones one by one and the rest
+	// together, all at once.
 	var likely, rest []uint16
 	for _, c := range d.suites {
 		if sameCipherAs(c, accepted) {
@@ -143,23 +140,22 @@ func (d *dheCheck) finish(ctx context.Context, t *target, v platform.TLSVersion,
 		}
 	}
 	answers := make([]outcome, len(likely))
-	var calib, restOut outcome
+	var restOut outcome
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		calib = t.handshake(ctx, hello{version: v, suites: refusedOffer, serverName: t.serverName, alpnCheck: true}, false)
-	})
 	if len(rest) > 0 {
-		wg.Go(func() {
-			restOut = t.handshake(ctx, hello{version: v, suites: rest, serverName: t.serverName, alpnCheck: true}, false)
-		})
+		wg.Go(func() { restOut = t.check(ctx, v, rest) })
 	}
 	for i, c := range likely {
-		wg.Go(func() {
-			answers[i] = t.handshake(ctx, hello{version: v, suites: []uint16{c}, serverName: t.serverName, alpnCheck: true}, false)
-		})
+		wg.Go(func() { answers[i] = t.check(ctx, v, []uint16{c}) })
 	}
 	wg.Wait()
-	if !refused(calib) {
+	// The refused rest shows that the server selects before it checks
+	// ALPN; failing that, a list it refused must stay refused.
+	calibrated := len(rest) > 0 && refused(restOut)
+	if !calibrated && refusedOffer != nil {
+		calibrated = refused(t.check(ctx, v, refusedOffer))
+	}
+	if !calibrated {
 		return t.offerAndRemove(ctx, v, d.suites)
 	}
 	var found, unsure []uint16
@@ -173,6 +169,11 @@ func (d *dheCheck) finish(ctx context.Context, t *target, v platform.TLSVersion,
 	}
 	if len(rest) > 0 && !refused(restOut) {
 		unsure = append(unsure, rest...)
+	}
+	if len(found) == 0 && len(unsure) == 0 {
+		// Each part refused although the whole passed selection: this
+		// server does not behave as assumed.
+		return t.offerAndRemove(ctx, v, d.suites)
 	}
 	if len(unsure) > 0 {
 		found = append(found, t.offerAndRemove(ctx, v, unsure)...)

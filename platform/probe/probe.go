@@ -532,7 +532,7 @@ func (t *target) enumerate(ctx context.Context, v platform.TLSVersion, known uin
 	if checkable(v) && known != 0 {
 		var suites []uint16
 		if order, suites = splitDHE(order); len(suites) > 0 {
-			dhe = t.startDHECheck(ctx, v, known, suites)
+			dhe = t.startDHECheck(ctx, v, suites)
 		}
 	}
 	// A list the server refused, for the DHE check's calibration.
