@@ -88,16 +88,40 @@ func refused(o outcome) bool {
 type dheCheck struct {
 	suites []uint16
 	wg     sync.WaitGroup
-	// all is every DHE suite offered in one hello with checkProtocol.
-	all outcome
+	// pending is set when the one hello with every DHE suite got
+	// no_application_protocol: the answer needs the chains' results.
+	// Otherwise found is the answer.
+	pending bool
+	found   []uint16
 }
 
 // startDHECheck offers every DHE suite with checkProtocol, alongside the
 // chains: on a server without DH parameters this one refused hello is
-// all the DHE suites cost.
-func (t *target) startDHECheck(ctx context.Context, v platform.TLSVersion, dhe []uint16) *dheCheck {
+// all the DHE suites cost. Where the answer settles the question, or
+// shows that the check does not work here, the rest is done at once, in
+// parallel with the chains.
+func (t *target) startDHECheck(ctx context.Context, v platform.TLSVersion, known uint16, dhe []uint16) *dheCheck {
 	d := &dheCheck{suites: dhe}
-	d.wg.Go(func() { d.all = t.check(ctx, v, dhe) })
+	d.wg.Go(func() {
+		all := t.check(ctx, v, dhe)
+		switch {
+		case refused(all):
+			// No DHE suite passed selection, unless the server refuses
+			// checkProtocol itself: then it refuses a suite it accepts too.
+			if !selected(t.check(ctx, v, []uint16{known}), v, []uint16{known}) {
+				d.found = t.offerAndRemove(ctx, v, dhe)
+			}
+		case all.accepted && selected(all, v, dhe):
+			// The server ignores ALPN and picked a suite: go on from
+			// there the usual way.
+			i := slices.Index(dhe, all.suite)
+			d.found = append([]uint16{all.suite}, t.offerAndRemove(ctx, v, slices.Delete(slices.Clone(dhe), i, i+1))...)
+		case isAlert(all.err, 120):
+			d.pending = true
+		default:
+			d.found = t.offerAndRemove(ctx, v, dhe) // an odd answer
+		}
+	})
 	return d
 }
 
@@ -106,26 +130,12 @@ func (t *target) check(ctx context.Context, v platform.TLSVersion, suites []uint
 	return t.handshake(ctx, hello{version: v, suites: suites, serverName: t.serverName, alpnCheck: true}, false)
 }
 
-// finish returns the accepted DHE suites. known is the version probe's
-// pick, accepted everything else the version accepts, and refusedOffer a
-// list the server refused (nil if none is known).
-func (d *dheCheck) finish(ctx context.Context, t *target, v platform.TLSVersion, known uint16, accepted, refusedOffer []uint16) []uint16 {
+// finish returns the accepted DHE suites, given everything else the
+// version accepts and a list it refused (nil if none is known).
+func (d *dheCheck) finish(ctx context.Context, t *target, v platform.TLSVersion, accepted, refusedOffer []uint16) []uint16 {
 	d.wg.Wait()
-	switch {
-	case refused(d.all):
-		// No DHE suite passed selection, unless the server refuses
-		// checkProtocol itself: then it refuses a suite it accepts too.
-		if selected(t.check(ctx, v, []uint16{known}), v, []uint16{known}) {
-			return nil
-		}
-		return t.offerAndRemove(ctx, v, d.suites)
-	case d.all.accepted && selected(d.all, v, d.suites):
-		// The server ignores ALPN and picked a suite: go on from there
-		// the usual way.
-		i := slices.Index(d.suites, d.all.suite)
-		return append([]uint16{d.all.suite}, t.offerAndRemove(ctx, v, slices.Delete(slices.Clone(d.suites), i, i+1))...)
-	case !isAlert(d.all.err, 120):
-		return t.offerAndRemove(ctx, v, d.suites) // an odd answer
+	if !d.pending {
+		return d.found
 	}
 
 	// no_application_protocol: some DHE suite passed selection, if the

@@ -532,7 +532,7 @@ func (t *target) enumerate(ctx context.Context, v platform.TLSVersion, known uin
 	if checkable(v) && known != 0 {
 		var suites []uint16
 		if order, suites = splitDHE(order); len(suites) > 0 {
-			dhe = t.startDHECheck(ctx, v, suites)
+			dhe = t.startDHECheck(ctx, v, known, suites)
 		}
 	}
 	// A list the server refused, for the DHE check's calibration.
@@ -611,7 +611,7 @@ func (t *target) enumerate(ctx context.Context, v platform.TLSVersion, known uin
 		out.suites = append(out.suites, p...)
 	}
 	if dhe != nil {
-		out.suites = append(out.suites, dhe.finish(ctx, t, v, known, out.suites, refusedOffer.suites)...)
+		out.suites = append(out.suites, dhe.finish(ctx, t, v, out.suites, refusedOffer.suites)...)
 	}
 	if first.asked && first.pick != 0 {
 		out.order = orderFromChain(chunks(offerOrder(v))[0], known, first.offers, first.pick, out.suites)
