@@ -21,10 +21,7 @@ import (
 // algebra and the closing of holes, as mod_ssl really applies them. Both
 // sides use @SECLEVEL=0 so OpenSSL 3 does not refuse TLS 1.0/1.1 on its own.
 func TestRealApacheProtocols(t *testing.T) {
-	httpd := platformtest.RequireTool(t, "apache2")
 	ossl := platformtest.RequireTool(t, "openssl")
-	mods := "/usr/lib/apache2/modules"
-	platformtest.RequireTool(t, filepath.Join(mods, "mod_ssl.so"))
 	dir := t.TempDir()
 	cert, key := platformtest.SelfSignedCert(t, dir)
 	probes := []struct {
@@ -39,35 +36,16 @@ func TestRealApacheProtocols(t *testing.T) {
 		"all -TLSv1.3",         // TLS 1.0 to 1.2
 	} {
 		t.Run(line, func(t *testing.T) {
-			port := platformtest.FreePort(t)
 			sub := filepath.Join(dir, strconv.Itoa(i))
 			if err := os.MkdirAll(sub, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			user := ""
-			if os.Geteuid() == 0 {
-				user = "User nobody\nGroup nogroup\n"
+			srv := platformtest.ApacheTLS{
+				Dir: sub, Port: platformtest.FreePort(t), Cert: cert, Key: key,
+				VHost: "SSLCipherSuite DEFAULT:@SECLEVEL=0\nSSLProtocol " + line,
 			}
-			conf := filepath.Join(sub, "httpd.conf")
-			src := fmt.Sprintf(`ServerRoot %[1]s
-DefaultRuntimeDir %[1]s
-PidFile %[1]s/httpd.pid
-ErrorLog %[1]s/error.log
-LoadModule mpm_event_module %[2]s/mod_mpm_event.so
-LoadModule ssl_module %[2]s/mod_ssl.so
-ServerName localhost
-%[3]sListen 127.0.0.1:%[4]d
-<VirtualHost 127.0.0.1:%[4]d>
-	SSLEngine on
-	SSLCertificateFile %[5]s
-	SSLCertificateKeyFile %[6]s
-	SSLCipherSuite DEFAULT:@SECLEVEL=0
-	SSLProtocol %[7]s
-</VirtualHost>
-`, sub, mods, user, port, cert, key, line)
-			if err := os.WriteFile(conf, []byte(src), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			conf, httpd := srv.Write(t)
+			port := srv.Port
 			a, err := Analyze(context.Background(), realEnv(audit.Options{ApacheConf: conf}))
 			if err != nil {
 				t.Fatal(err)
@@ -81,8 +59,7 @@ ServerName localhost
 			platformtest.Start(t, exec.Command(httpd, "-f", conf, "-DFOREGROUND"), syscall.SIGTERM)
 			addr := fmt.Sprintf("127.0.0.1:%d", port)
 			if !platformtest.Eventually(func() bool { return platformtest.Listening(addr) }, 15*time.Second) {
-				log, _ := os.ReadFile(filepath.Join(sub, "error.log"))
-				t.Fatalf("httpd did not listen on %d:\n%s", port, log)
+				t.Fatalf("httpd did not listen on %d:\n%s", port, srv.ErrorLog())
 			}
 			var got audit.ProtocolSet
 			for _, pr := range probes {

@@ -186,13 +186,7 @@ func TestRealNginxConfigTestFailsRollsBack(t *testing.T) {
 // 1.0 and 1.1 are refused afterwards, TLS 1.2 and 1.3 accepted, and the site
 // still answers.
 func TestRealApacheFixAndReload(t *testing.T) {
-	apache := platformtest.RequireTool(t, "apache2")
 	openssl := platformtest.RequireTool(t, "openssl")
-	mods := "/usr/lib/apache2/modules"
-	for _, m := range []string{"mod_mpm_event.so", "mod_ssl.so", "mod_authz_core.so"} {
-		_, err := os.Stat(filepath.Join(mods, m))
-		platformtest.Require(t, err == nil, "apache2 module "+m+" is not installed")
-	}
 	dir := t.TempDir()
 	// The workers (www-data) read the document root: open the test's
 	// directories for traversal.
@@ -208,37 +202,19 @@ func TestRealApacheFixAndReload(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "www/index.html"), []byte("still here\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	user := ""
-	if os.Getuid() == 0 {
-		user = "User www-data\nGroup www-data\n"
+	srv := platformtest.ApacheTLS{
+		Dir: dir, Port: platformtest.FreePort(t), Cert: cert, Key: key,
+		Modules: []string{"authz_core"}, User: "www-data",
+		VHost: `SSLProtocol all
+SSLCipherSuite DEFAULT:@SECLEVEL=0
+DocumentRoot ` + dir + `/www
+<Directory ` + dir + `/www>
+	AllowOverride None
+	Require all granted
+</Directory>`,
 	}
-	port := platformtest.FreePort(t)
-	conf := filepath.Join(dir, "httpd.conf")
-	content := fmt.Sprintf(`ServerRoot %[1]s
-DefaultRuntimeDir %[1]s
-PidFile %[1]s/httpd.pid
-ErrorLog %[1]s/error.log
-LoadModule mpm_event_module %[5]s/mod_mpm_event.so
-LoadModule authz_core_module %[5]s/mod_authz_core.so
-LoadModule ssl_module %[5]s/mod_ssl.so
-%[6]sServerName localhost
-Listen 127.0.0.1:%[2]d
-<VirtualHost 127.0.0.1:%[2]d>
-	SSLEngine on
-	SSLCertificateFile %[3]s
-	SSLCertificateKeyFile %[4]s
-	SSLProtocol all
-	SSLCipherSuite DEFAULT:@SECLEVEL=0
-	DocumentRoot %[1]s/www
-	<Directory %[1]s/www>
-		AllowOverride None
-		Require all granted
-	</Directory>
-</VirtualHost>
-`, dir, port, cert, key, mods, user)
-	if err := os.WriteFile(conf, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	conf, apache := srv.Write(t)
+	port := srv.Port
 	if out, err := exec.Command(apache, "-f", conf, "-k", "start").CombinedOutput(); err != nil {
 		t.Fatalf("start apache2: %v\n%s", err, out)
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,41 +19,17 @@ import (
 // parameters, so DHE suites are on as on many old Apache servers.
 func startApache(t *testing.T) string {
 	t.Helper()
-	httpd := platformtest.RequireTool(t, "apache2")
-	mods := "/usr/lib/apache2/modules"
-	platformtest.RequireTool(t, filepath.Join(mods, "mod_ssl.so"))
 	dir := t.TempDir()
 	cert, key := platformtest.SelfSignedCert(t, dir)
-	port := platformtest.FreePort(t)
-	user := ""
-	if os.Geteuid() == 0 {
-		user = "User nobody\nGroup nogroup\n"
+	a := platformtest.ApacheTLS{
+		Dir: dir, Port: platformtest.FreePort(t), Cert: cert, Key: key,
+		VHost: "SSLCipherSuite DEFAULT:@SECLEVEL=0\nSSLProtocol all",
 	}
-	conf := filepath.Join(dir, "httpd.conf")
-	src := fmt.Sprintf(`ServerRoot %[1]s
-DefaultRuntimeDir %[1]s
-PidFile %[1]s/httpd.pid
-ErrorLog %[1]s/error.log
-LoadModule mpm_event_module %[2]s/mod_mpm_event.so
-LoadModule ssl_module %[2]s/mod_ssl.so
-ServerName localhost
-%[3]sListen 127.0.0.1:%[4]d
-<VirtualHost 127.0.0.1:%[4]d>
-	SSLEngine on
-	SSLCertificateFile %[5]s
-	SSLCertificateKeyFile %[6]s
-	SSLCipherSuite DEFAULT:@SECLEVEL=0
-	SSLProtocol all
-</VirtualHost>
-`, dir, mods, user, port, cert, key)
-	if err := os.WriteFile(conf, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	conf, httpd := a.Write(t)
 	platformtest.Start(t, exec.Command(httpd, "-f", conf, "-DFOREGROUND"), syscall.SIGTERM)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	addr := fmt.Sprintf("127.0.0.1:%d", a.Port)
 	if !platformtest.Eventually(func() bool { return platformtest.Listening(addr) }, 15*time.Second) {
-		log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-		t.Fatalf("httpd did not listen on %d:\n%s", port, log)
+		t.Fatalf("httpd did not listen on %d:\n%s", a.Port, a.ErrorLog())
 	}
 	return addr
 }
