@@ -4,10 +4,10 @@
 // server's first answer, so what it reports does not depend on the local
 // OpenSSL or on what Go's crypto/tls implements. It finds the accepted
 // versions, every accepted cipher suite per version (offer all, remove the
-// pick, repeat; DHE suites, where the server supports it, by a hello it
+// pick, repeat; DHE suites, where the server allows it, by hellos it
 // refuses before signing, see dhecheck.go), whether the server imposes
-// its suite order, and the certificate. It implements platform.Prober; Settle re-probes until
-// answers agree, for verification after a reload.
+// its suite order, and the certificate. It implements platform.Prober;
+// Settle re-probes until answers agree, for verification after a reload.
 //
 // It dials only the address it is given (names are resolved once with the
 // system resolver) and imports no tlsfloor package but platform.

@@ -81,8 +81,8 @@ type hello struct {
 	// key_share so the server answers with a HelloRetryRequest, which names
 	// its suite at no cryptographic cost to either side.
 	shares *keyShares
-	// alpnCheck adds an ALPN extension naming only a protocol no server
-	// speaks (see checkProtocol and verifyByALPN).
+	// alpnCheck adds an ALPN extension naming only checkProtocol, for
+	// the DHE check (dhecheck.go).
 	alpnCheck bool
 }
 
@@ -568,7 +568,7 @@ func parseSSLv2ServerHello(msg []byte) (sslv2Reply, error) {
 	return rep, nil
 }
 
-// checkProtocol is the ALPN protocol offered by a verification hello: a
-// name no server implements, so a server that insists on a common
-// protocol refuses the hello (see verifyByALPN).
+// checkProtocol is the ALPN protocol of the DHE check's hellos: a name no
+// server implements, so a server that insists on a common protocol
+// refuses the hello, after it has selected a suite (dhecheck.go).
 const checkProtocol = "tlsfloor-check/0"
