@@ -23,8 +23,9 @@ import (
 // cipher negotiation (HTTP/2 restricts permitted ciphers)") selects the
 // cipher suite first and calls the ALPN callback afterwards, and nginx's
 // callback (since 1.21.4, against the ALPACA attack; testssl/testssl.sh
-// issue 2410) rejects a hello whose protocols it does not speak. So a hello that offers one suite and only the protocol
-// checkProtocol gets either a refusal of the suite (handshake_failure) or
+// issue 2410) rejects a hello whose protocols it does not speak. So a
+// hello that offers one suite and only the protocol checkProtocol gets
+// either a refusal of the suite (handshake_failure) or
 // no_application_protocol, which means the suite passed selection: the
 // server would have chosen it. That answer costs the server 0.05-0.06 ms.
 //
