@@ -4,6 +4,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -136,5 +137,59 @@ func TestSplitDHE(t *testing.T) {
 	rest, dhe := splitDHE([]uint16{0xC02F, 0x009E, 0x002F, 0x0033, 0x0034, 0x0035, 0xC013})
 	if !slices.Equal(rest, []uint16{0xC02F, 0x002F, 0x0035, 0xC013}) || !slices.Equal(dhe, []uint16{0x009E, 0x0033, 0x0034}) {
 		t.Errorf("rest %04X, dhe %04X", rest, dhe)
+	}
+}
+
+// TestDHECheckServerChangesMidway: the hello with every DHE suite passes
+// selection, but when the suites are then checked one by one the server
+// refuses them all (a reload that dropped its DH parameters, say). The
+// parts contradict the whole, so the check gives way to offer-and-remove,
+// which reports what the server accepts now: no DHE suite.
+func TestDHECheckServerChangesMidway(t *testing.T) {
+	var dheOff atomic.Bool
+	var plainAfter atomic.Int32 // hellos offering DHE without checkProtocol, after the switch
+	addr := fakeServer(t, func(c net.Conn) {
+		ch, err := readClientHello(c)
+		if err != nil || ch.sslv2 || ch.v13 || ch.version != 0x0303 {
+			_, _ = c.Write(record(recAlert, []byte{2, 70}))
+			return
+		}
+		accept := []uint16{0xC02F, 0xC013}
+		if !dheOff.Load() {
+			accept = append(accept, 0x009E, 0x0033)
+		}
+		mismatch := len(ch.alpn) > 0
+		if !mismatch && dheOff.Load() && slices.Contains(ch.suites, 0x009E) {
+			plainAfter.Add(1)
+		}
+		if mismatch && len(ch.suites) > 2 && slices.Contains(ch.suites, 0x009E) {
+			dheOff.Store(true) // after this answer
+		}
+		for _, s := range ch.suites {
+			if slices.Contains(accept, s) {
+				if mismatch {
+					_, _ = c.Write(record(recAlert, []byte{2, 120}))
+				} else {
+					_, _ = c.Write(record(recHandshake, serverHelloMsg(0x0303, s, nil)))
+				}
+				return
+			}
+		}
+		_, _ = c.Write(record(recAlert, []byte{2, 40}))
+	})
+	res := probeOK(t, platform.ProbeRequest{Address: addr, Timeout: 2 * time.Second, Ciphers: true})
+	var got []uint16
+	for _, c := range res.Ciphers {
+		got = append(got, c.Code)
+	}
+	slices.Sort(got)
+	if want := []uint16{0xC013, 0xC02F}; !slices.Equal(got, want) {
+		t.Errorf("suites %04X, want %04X", got, want)
+	}
+	if !dheOff.Load() {
+		t.Error("the DHE check never asked for every DHE suite at once: the test could not fail")
+	}
+	if plainAfter.Load() == 0 {
+		t.Error("no offer-and-remove of the DHE suites after the contradiction")
 	}
 }
