@@ -3,6 +3,7 @@ package probe
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/pem"
 	"io"
 	"os"
@@ -115,4 +116,22 @@ func mustDER(t testing.TB, certPath string) []byte {
 		t.Fatal("no PEM block")
 	}
 	return blk.Bytes
+}
+
+// builder writes the messages of fake servers, length-prefixed vectors
+// included (clienthello has its own for the client's hellos).
+type builder struct{ b []byte }
+
+func (w *builder) u8(v byte)      { w.b = append(w.b, v) }
+func (w *builder) u16(v uint16)   { w.b = binary.BigEndian.AppendUint16(w.b, v) }
+func (w *builder) bytes(p []byte) { w.b = append(w.b, p...) }
+
+// vec writes a vector whose body f appends, after an n-byte length.
+func (w *builder) vec(n int, f func()) {
+	at := len(w.b)
+	w.b = append(w.b, 0, 0, 0)[:at+n]
+	f()
+	for i, l := n-1, len(w.b)-at-n; i >= 0; i, l = i-1, l>>8 {
+		w.b[at+i] = byte(l)
+	}
 }

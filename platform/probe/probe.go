@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/probe/clienthello"
 )
 
 // DefaultTimeout bounds one connection when the request sets none.
@@ -382,32 +383,10 @@ func isAlert(err error, desc byte) bool {
 // follows the client's order shows the suite a real client would get.
 //
 // The orders are ranked ahead of time (rankSuites in suites_rules_test.go,
-// stored in suites_table.go) and returned as a copy.
-func offerOrder(v platform.TLSVersion) []uint16 {
-	switch v {
-	case platform.VersionSSL30:
-		return slices.Clone(offerSSL30[:])
-	case platform.VersionTLS10:
-		return slices.Clone(offerTLS10[:])
-	case platform.VersionTLS11:
-		return slices.Clone(offerTLS11[:])
-	case platform.VersionTLS12:
-		return slices.Clone(offerTLS12[:])
-	case platform.VersionTLS13:
-		return slices.Clone(offerTLS13[:])
-	}
-	return nil
-}
+// stored in clienthello/offer_table.go) and returned as a copy.
+func offerOrder(v platform.TLSVersion) []uint16 { return clienthello.OfferOrder(uint16(v)) }
 
-func chunks(codes []uint16) [][]uint16 {
-	var out [][]uint16
-	for len(codes) > 0 {
-		n := min(chunkSize, len(codes))
-		out = append(out, codes[:n])
-		codes = codes[n:]
-	}
-	return out
-}
+func chunks(codes []uint16) [][]uint16 { return clienthello.Chunks(codes) }
 
 // enumChains is how many offer-and-remove chains enumerate a list of n
 // suites in parallel: as many as the hello size limit (chunkSize) needs

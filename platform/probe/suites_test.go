@@ -12,6 +12,7 @@ import (
 	"github.com/tlsfloor/tlsfloor/platform"
 
 	"github.com/tlsfloor/tlsfloor/platform/platformtest"
+	"github.com/tlsfloor/tlsfloor/platform/probe/clienthello"
 )
 
 // TestSuiteTableMatchesOpenSSL checks every code point and IANA name the
@@ -124,5 +125,18 @@ func TestSortByOffer(t *testing.T) {
 	want := []uint16{order[0], order[3], order[17], order[40], 0xFFF1, 0xFFF0}
 	if !slices.Equal(got, want) {
 		t.Errorf("sortByOffer = %#04x, want %#04x", got, want)
+	}
+}
+
+// TestSSLv2KindsMatchTheHello: the names sslv2Name gives are for the kinds
+// clienthello offers, in the same order.
+func TestSSLv2KindsMatchTheHello(t *testing.T) {
+	if len(sslv2Kinds) != len(clienthello.SSLv2CipherKinds) {
+		t.Fatalf("%d names for %d kinds", len(sslv2Kinds), len(clienthello.SSLv2CipherKinds))
+	}
+	for i, k := range sslv2Kinds {
+		if k.code != clienthello.SSLv2CipherKinds[i] {
+			t.Errorf("kind %d: named %06X, offered %06X", i, k.code, clienthello.SSLv2CipherKinds[i])
+		}
 	}
 }

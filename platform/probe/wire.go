@@ -9,10 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	mrand "math/rand/v2"
 	"syscall"
 
 	"github.com/tlsfloor/tlsfloor/platform"
+	"github.com/tlsfloor/tlsfloor/platform/probe/clienthello"
 )
 
 // Size caps: a peer must not make us allocate without bound.
@@ -20,7 +20,7 @@ const (
 	maxRecord    = 16384 + 2048 // TLSCiphertext.length limit (RFC 5246 §6.2.3)
 	maxHandshake = 1 << 18      // a certificate chain rarely exceeds a few KiB; 256 KiB is generous
 	maxRead      = 1 << 19      // total bytes read from one connection
-	chunkSize    = 128          // suites per ClientHello; keeps hellos around 300-600 bytes
+	chunkSize    = clienthello.ChunkSize
 )
 
 // Record and handshake types (RFC 8446 §5.1, §4).
@@ -41,24 +41,9 @@ var helloRetryRandom = [32]byte{
 	0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
 }
 
-// Named groups and signature schemes we claim to support. The list decides
-// what a server may pick: without ECC groups no ECDHE suite is chosen, and
-// without the SHA-1 schemes a SHA-1-only signer refuses TLS 1.2.
-var (
-	groups12 = [...]uint16{0x001D, 0x0017, 0x0018, 0x0019, 0x001E, 0x0016, 0x0015, 0x0013, 0x001A, 0x001B, 0x001C}
-	groups13 = [...]uint16{0x001D, 0x0017, 0x0018, 0x0019, 0x001E, 0x0100, 0x0101, 0x0102, 0x0103, 0x0104}
-	sigalgs  = [...]uint16{
-		0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x0804, 0x0805, 0x0806, 0x0809, 0x080A, 0x080B,
-		0x0401, 0x0501, 0x0601, 0x0303, 0x0301, 0x0302, 0x0402, 0x0502, 0x0602, 0x0203, 0x0201, 0x0202,
-	}
-)
-
-// keyShares are the public keys a TLS 1.3 hello offers. They are valid
-// points so a server that picks them can proceed to its ServerHello; the
-// private keys are thrown away because we never derive a secret.
-type keyShares struct {
-	x25519, p256 []byte
-}
+// keyShares are the public keys a TLS 1.3 hello offers (see
+// clienthello.KeyShares).
+type keyShares = clienthello.KeyShares
 
 func newKeyShares() (keyShares, error) {
 	x, err := ecdh.X25519().GenerateKey(rand.Reader)
@@ -69,10 +54,10 @@ func newKeyShares() (keyShares, error) {
 	if err != nil {
 		return keyShares{}, fmt.Errorf("p256 key: %w", err)
 	}
-	return keyShares{x25519: x.PublicKey().Bytes(), p256: p.PublicKey().Bytes()}, nil
+	return keyShares{X25519: x.PublicKey().Bytes(), P256: p.PublicKey().Bytes()}, nil
 }
 
-// hello describes one ClientHello.
+// hello describes one ClientHello; clienthello builds its bytes.
 type hello struct {
 	version    platform.TLSVersion
 	suites     []uint16
@@ -86,167 +71,17 @@ type hello struct {
 	alpnCheck bool
 }
 
-type builder struct{ b []byte }
-
-func (w *builder) u8(v byte)    { w.b = append(w.b, v) }
-func (w *builder) u16(v uint16) { w.b = binary.BigEndian.AppendUint16(w.b, v) }
-func (w *builder) bytes(p []byte) {
-	w.b = append(w.b, p...)
-}
-
-// vec writes a length-prefixed vector whose body f appends; n is the size
-// of the length prefix in bytes (1, 2 or 3).
-func (w *builder) vec(n int, f func()) {
-	at := len(w.b)
-	w.b = append(w.b, 0, 0, 0)[:at+n]
-	f()
-	l := len(w.b) - at - n
-	for i := n - 1; i >= 0; i-- {
-		w.b[at+i] = byte(l)
-		l >>= 8
+// wire is h in clienthello's terms.
+func (h hello) wire() clienthello.Hello {
+	w := clienthello.Hello{Version: uint16(h.version), Suites: h.suites, ServerName: h.serverName, Shares: h.shares}
+	if h.alpnCheck {
+		w.ALPN = checkProtocol
 	}
-}
-
-// randomBytes fills ClientHello.random, the session id and the SSLv2
-// challenge. They only have to differ between hellos: the prober never
-// derives a key from them. math/rand/v2's generator (ChaCha8, seeded by
-// the runtime from the OS) costs no system call, where crypto/rand's
-// first use costs 40 us, a thirtieth of a versions probe.
-func randomBytes(n int) []byte {
-	b := make([]byte, (n+7)&^7)
-	for i := 0; i < len(b); i += 8 {
-		binary.LittleEndian.PutUint64(b[i:], mrand.Uint64())
-	}
-	return b[:n]
+	return w
 }
 
 // marshal returns the complete record(s) to send.
-func (h hello) marshal() []byte {
-	if h.version == platform.VersionSSL20 {
-		return h.marshalSSLv2()
-	}
-	legacy := h.version
-	if legacy == platform.VersionTLS13 {
-		legacy = platform.VersionTLS12
-	}
-	// Sized for the whole hello up front: growing three buffers append by
-	// append was most of marshal's cost.
-	size := 2*len(h.suites) + 600
-	body := builder{b: make([]byte, 0, size)}
-	body.u16(uint16(legacy))
-	body.bytes(randomBytes(32))
-	body.vec(1, func() {
-		if h.version == platform.VersionTLS13 {
-			body.bytes(randomBytes(32)) // middlebox-compatibility session id
-		}
-	})
-	body.vec(2, func() {
-		for _, s := range h.suites {
-			body.u16(s)
-		}
-		if h.version != platform.VersionTLS13 {
-			body.u16(0x00FF) // TLS_EMPTY_RENEGOTIATION_INFO_SCSV
-		}
-	})
-	body.vec(1, func() { body.u8(0) }) // null compression only
-	if h.version >= platform.VersionTLS10 {
-		body.vec(2, func() { h.extensions(&body) })
-	}
-	hs := builder{b: make([]byte, 0, len(body.b)+4)}
-	hs.u8(1) // client_hello
-	hs.vec(3, func() { hs.bytes(body.b) })
-
-	rec := builder{b: make([]byte, 0, len(hs.b)+5)}
-	rec.u8(recHandshake)
-	// Record version: 0x0300 for SSLv3, else 0x0301, which every server accepts.
-	if h.version == platform.VersionSSL30 {
-		rec.u16(0x0300)
-	} else {
-		rec.u16(0x0301)
-	}
-	rec.vec(2, func() { rec.bytes(hs.b) })
-	return rec.b
-}
-
-func (h hello) extensions(w *builder) {
-	ext := func(typ uint16, f func()) {
-		w.u16(typ)
-		w.vec(2, f)
-	}
-	if h.serverName != "" {
-		ext(0, func() {
-			w.vec(2, func() {
-				w.u8(0)
-				w.vec(2, func() { w.bytes([]byte(h.serverName)) })
-			})
-		})
-	}
-	groups := groups12[:]
-	if h.version == platform.VersionTLS13 {
-		groups = groups13[:]
-	}
-	ext(10, func() { // supported_groups
-		w.vec(2, func() {
-			for _, g := range groups {
-				w.u16(g)
-			}
-		})
-	})
-	ext(11, func() { w.vec(1, func() { w.u8(0) }) }) // ec_point_formats: uncompressed
-	if h.version >= platform.VersionTLS12 {
-		ext(13, func() { // signature_algorithms
-			w.vec(2, func() {
-				for _, s := range sigalgs {
-					w.u16(s)
-				}
-			})
-		})
-	}
-	if h.alpnCheck {
-		ext(16, func() { // application_layer_protocol_negotiation
-			w.vec(2, func() { w.vec(1, func() { w.bytes([]byte(checkProtocol)) }) })
-		})
-	}
-	if h.version == platform.VersionTLS13 {
-		ext(43, func() { w.vec(1, func() { w.u16(uint16(platform.VersionTLS13)) }) }) // supported_versions
-		ext(51, func() {                                                              // key_share
-			w.vec(2, func() {
-				if h.shares == nil {
-					return
-				}
-				w.u16(0x001D)
-				w.vec(2, func() { w.bytes(h.shares.x25519) })
-				w.u16(0x0017)
-				w.vec(2, func() { w.bytes(h.shares.p256) })
-			})
-		})
-		ext(45, func() { w.vec(1, func() { w.u8(1) }) }) // psk_key_exchange_modes: psk_dhe_ke
-	}
-	// Some servers and middleboxes hang on hellos of 256-511 bytes (the F5
-	// bug, RFC 7685 §1); pad those to 512 as browsers do. The handshake
-	// header adds 4 bytes to the body written so far, the padding
-	// extension's own header 4 more.
-	if n := 4 + len(w.b); n >= 256 && n < 512 {
-		pad := max(508-n, 0)
-		ext(21, func() { w.bytes(make([]byte, pad)) })
-	}
-}
-
-// marshalSSLv2 builds an SSLv2 CLIENT-HELLO with every SSLv2 cipher kind.
-func (h hello) marshalSSLv2() []byte {
-	var m builder
-	m.u8(1)       // MSG-CLIENT-HELLO
-	m.u16(0x0002) // CLIENT-VERSION
-	m.u16(uint16(3 * len(sslv2Kinds)))
-	m.u16(0)  // SESSION-ID-LENGTH
-	m.u16(16) // CHALLENGE-LENGTH
-	for _, k := range sslv2Kinds {
-		m.u8(byte(k.code >> 16))
-		m.u16(uint16(k.code))
-	}
-	m.bytes(randomBytes(16))
-	return append([]byte{0x80 | byte(len(m.b)>>8), byte(len(m.b))}, m.b...)
-}
+func (h hello) marshal() []byte { return h.wire().Marshal() }
 
 // alertError is a TLS alert received from the server.
 type alertError struct{ level, desc byte }

@@ -76,7 +76,7 @@ func TestClientHelloShape(t *testing.T) {
 	for _, v := range platform.ProbeVersions() {
 		h := hello{version: v, suites: []uint16{0xC02F, 0x1301}, serverName: "example.test"}
 		if v == platform.VersionTLS13 {
-			h.shares = &keyShares{x25519: make([]byte, 32), p256: make([]byte, 65)}
+			h.shares = &keyShares{X25519: make([]byte, 32), P256: make([]byte, 65)}
 		}
 		b := h.marshal()
 		if v == platform.VersionSSL20 {
