@@ -254,8 +254,11 @@ func TestIPv6(t *testing.T) {
 
 // legacyFake accepts whatever version the client offers, picking the
 // first offered suite.
-func legacyFake(c net.Conn) {
-	ch, err := readClientHello(c)
+func legacyFake(c net.Conn) { legacyFakeFrom(c, c) }
+
+// legacyFakeFrom is legacyFake reading the hello from r.
+func legacyFakeFrom(r io.Reader, c io.Writer) {
+	ch, err := readClientHello(r)
 	if err != nil {
 		return
 	}

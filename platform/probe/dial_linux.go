@@ -204,3 +204,19 @@ func (c *socketConn) LocalAddr() net.Addr {
 
 // RemoteAddr is the address dialled.
 func (c *socketConn) RemoteAddr() net.Addr { return c.remote }
+
+// adoptSocket wraps a connected blocking socket (one of package
+// prestart's) for the poller, as DialContext wraps its own.
+func adoptSocket(fd int, address string) (net.Conn, error) {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		_ = syscall.Close(fd)
+		return nil, err
+	}
+	remote := net.TCPAddrFromAddrPort(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		_ = syscall.Close(fd)
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	return &socketConn{File: os.NewFile(uintptr(fd), "tcp "+address), remote: remote}, nil
+}

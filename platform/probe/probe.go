@@ -25,10 +25,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tlsfloor/tlsfloor/platform"
 	"github.com/tlsfloor/tlsfloor/platform/probe/clienthello"
+	"github.com/tlsfloor/tlsfloor/platform/probe/prestart"
 )
 
 // DefaultTimeout bounds one connection when the request sets none.
@@ -91,6 +93,10 @@ type target struct {
 	// TLS 1.3 is first asked with an empty key_share.
 	shares func() (keyShares, error)
 	dialer Dialer
+	// prestarted is when package prestart began the earliest connection
+	// this target took over (zero if none): the probe's elapsed time
+	// counts from then.
+	prestarted atomic.Pointer[time.Time]
 }
 
 // outcome is what one handshake attempt showed.
@@ -237,6 +243,9 @@ func (p *Prober) Probe(ctx context.Context, req platform.ProbeRequest) (platform
 			}
 		}
 	}
+	if p := t.prestarted.Load(); p != nil && p.Before(start) {
+		start = *p
+	}
 	res.Elapsed = time.Since(start)
 	return res, nil
 }
@@ -271,33 +280,53 @@ func describe(err error, timeout time.Duration) string {
 // dial connects and runs the STARTTLS preamble, holding a slot of the
 // target's semaphore until release is called.
 func (t *target) dial(ctx context.Context) (net.Conn, *bufio.Reader, func(), error) {
+	conn, r, done, _, err := t.open(ctx, nil)
+	return conn, r, done, err
+}
+
+// open is dial for a handshake that will send h: when package prestart
+// has already connected and sent that very hello (a `tlsfloor probe` of a
+// loopback address), open takes over that connection and reports sent.
+func (t *target) open(ctx context.Context, h *hello) (conn net.Conn, r *bufio.Reader, done func(), sent bool, err error) {
 	select {
 	case t.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, nil, func() {}, ctx.Err()
+		return nil, nil, func() {}, false, ctx.Err()
 	}
 	release := func() { <-t.sem }
-	dctx, cancel := context.WithTimeout(ctx, t.timeout)
-	conn, err := t.dialer.DialContext(dctx, "tcp", t.addr)
-	cancel()
+	if h != nil && t.startTLS == "" && prestart.Pending() {
+		if fd, since, ok := prestart.Take(t.addr, h.wire()); ok {
+			if conn, err = adoptSocket(fd, t.addr); err == nil {
+				sent = true
+				if p := t.prestarted.Load(); p == nil || since.Before(*p) {
+					t.prestarted.Store(&since)
+				}
+			}
+		}
+	}
+	if !sent {
+		dctx, cancel := context.WithTimeout(ctx, t.timeout)
+		conn, err = t.dialer.DialContext(dctx, "tcp", t.addr)
+		cancel()
+	}
 	if err != nil {
 		release()
-		return nil, nil, func() {}, err
+		return nil, nil, func() {}, false, err
 	}
 	// A cancelled context unblocks reads at once.
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	_ = conn.SetDeadline(time.Now().Add(t.timeout))
-	r := bufio.NewReaderSize(conn, 8192)
-	done := func() {
+	r = bufio.NewReaderSize(conn, 8192)
+	done = func() {
 		stop()
 		abort(conn)
 		release()
 	}
 	if err := startTLS(conn, r, t.startTLS); err != nil {
 		done()
-		return nil, nil, func() {}, err
+		return nil, nil, func() {}, false, err
 	}
-	return conn, r, done, nil
+	return conn, r, done, sent, nil
 }
 
 // abort closes a probe connection with a reset (SO_LINGER 0) instead of a
@@ -316,12 +345,14 @@ func abort(conn net.Conn) {
 // wantCert it also reads the Certificate that follows a TLS <= 1.2
 // ServerHello in the same flight.
 func (t *target) handshake(ctx context.Context, h hello, wantCert bool) outcome {
-	conn, r, done, err := t.dial(ctx)
+	conn, r, done, sent, err := t.open(ctx, &h)
 	if err != nil {
 		return outcome{err: err}
 	}
 	defer done()
-	if _, err := conn.Write(h.marshal()); err != nil {
+	if sent {
+		// prestart sent h on this connection.
+	} else if _, err := conn.Write(h.marshal()); err != nil {
 		if isClosed(err) {
 			return outcome{err: errClosed}
 		}

@@ -9,7 +9,7 @@
 // ready a few hundred microseconds into a run of tlsfloor, long before
 // net, crypto/x509 or the command tree. That lets `tlsfloor probe` send
 // its first hellos while the rest of the program still initialises (see
-// package prestart). TestLightDependencies keeps it that way.
+// package prestart). cmd/probe/early's TestLightDependencies keeps it that way.
 package clienthello
 
 import (

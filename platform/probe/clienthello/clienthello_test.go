@@ -3,9 +3,7 @@ package clienthello
 import (
 	"bytes"
 	"encoding/binary"
-	"os/exec"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -87,20 +85,5 @@ func TestMarshalSSLv2(t *testing.T) {
 	}
 	if m[2] != 1 || binary.BigEndian.Uint16(m[3:]) != 2 || int(binary.BigEndian.Uint16(m[5:])) != 3*len(SSLv2CipherKinds) {
 		t.Errorf("CLIENT-HELLO % x", m[:11])
-	}
-}
-
-// TestLightDependencies keeps the package initialisable early: nothing it
-// imports may pull in the net package, crypto/x509, x/sys or a module
-// dependency, whose initialisation comes late (see the package doc).
-func TestLightDependencies(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Skipf("go list: %v", err)
-	}
-	for _, dep := range strings.Fields(string(out)) {
-		if dep == "net" || dep == "os" || strings.HasPrefix(dep, "crypto/") || strings.Contains(dep, ".") && !strings.HasPrefix(dep, "github.com/tlsfloor/tlsfloor/platform/probe/clienthello") && !strings.HasPrefix(dep, "vendor/") {
-			t.Errorf("clienthello depends on %s", dep)
-		}
 	}
 }
