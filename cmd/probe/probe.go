@@ -27,6 +27,7 @@ import (
 	"github.com/tlsfloor/tlsfloor/cmd/cmdutil"
 	"github.com/tlsfloor/tlsfloor/platform"
 	tlsprobe "github.com/tlsfloor/tlsfloor/platform/probe"
+	"github.com/tlsfloor/tlsfloor/platform/probe/prestart"
 )
 
 // Options are the parsed flags and injected dependencies of probe.
@@ -335,6 +336,9 @@ func oneProcessor() {
 
 // Run probes every target and renders the results.
 func Run(ctx context.Context, opts *Options) error {
+	// Close any connection cmd/probe/early started that the prober did
+	// not take over (none when its hellos were the ones asked).
+	defer prestart.Discard()
 	prober := opts.Prober
 	if prober == nil {
 		prober = opts.Factory.Prober()

@@ -6,6 +6,9 @@ package main
 import (
 	"os"
 
+	// Starts the versions check of `tlsfloor probe ADDRESS` during
+	// initialisation, for loopback addresses (see the package doc).
+	_ "github.com/tlsfloor/tlsfloor/cmd/probe/early"
 	"github.com/tlsfloor/tlsfloor/cmd/root"
 )
 

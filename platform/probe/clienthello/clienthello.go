@@ -4,18 +4,16 @@
 // its cipher suites.
 //
 // It imports nothing beyond the lowest layers of the standard library
-// (encoding/binary, math/rand/v2) on purpose: Go initialises a package as
-// soon as its imports are, so this one, and prestart on top of it, are
-// ready a few hundred microseconds into a run of tlsfloor, long before
-// net, crypto/x509 or the command tree. That lets `tlsfloor probe` send
+// (math/rand/v2; not even strings or encoding/binary, which bring unicode
+// and reflect) on purpose: Go initialises a package as soon as its imports
+// are, so this one, and prestart on top of it, are ready a few hundred
+// microseconds into a run of tlsfloor, long before net, crypto/x509 or
+// the command tree. That lets `tlsfloor probe` send
 // its first hellos while the rest of the program still initialises (see
 // package prestart). cmd/probe/early's TestLightDependencies keeps it that way.
 package clienthello
 
-import (
-	"encoding/binary"
-	mrand "math/rand/v2"
-)
+import mrand "math/rand/v2"
 
 // Protocol versions as they appear on the wire (platform.TLSVersion has
 // the same values).
@@ -122,7 +120,7 @@ func (h Hello) Key() string { return string(h.marshal(func(n int) []byte { retur
 type builder struct{ b []byte }
 
 func (w *builder) u8(v byte)    { w.b = append(w.b, v) }
-func (w *builder) u16(v uint16) { w.b = binary.BigEndian.AppendUint16(w.b, v) }
+func (w *builder) u16(v uint16) { w.b = append(w.b, byte(v>>8), byte(v)) }
 func (w *builder) bytes(p []byte) {
 	w.b = append(w.b, p...)
 }
@@ -146,11 +144,16 @@ func (w *builder) vec(n int, f func()) {
 // the runtime from the OS) costs no system call, where crypto/rand's
 // first use costs 40 us, a thirtieth of a versions probe.
 func randomBytes(n int) []byte {
-	b := make([]byte, (n+7)&^7)
-	for i := 0; i < len(b); i += 8 {
-		binary.LittleEndian.PutUint64(b[i:], mrand.Uint64())
+	b := make([]byte, n)
+	var r uint64
+	for i := range b {
+		if i%8 == 0 {
+			r = mrand.Uint64()
+		}
+		b[i] = byte(r)
+		r >>= 8
 	}
-	return b[:n]
+	return b
 }
 
 func (h Hello) marshal(random func(int) []byte) []byte {

@@ -24,6 +24,7 @@
 package prestart
 
 import (
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -121,4 +122,28 @@ func Discard() {
 			closeFD(p.fd)
 		}
 	}
+}
+
+// ParseLoopback4 parses a dotted quad in 127.0.0.0/8 written without
+// leading zeros, the form net.IP.String gives. (It does without package
+// strings, whose import would delay this package's initialisation: see
+// clienthello's doc comment.)
+func ParseLoopback4(s string) (addr [4]byte, ok bool) {
+	part := 0
+	for i := 0; part < 4; part++ {
+		j := i
+		for j < len(s) && s[j] != '.' {
+			j++
+		}
+		n, err := strconv.Atoi(s[i:j])
+		if err != nil || n < 0 || n > 255 || strconv.Itoa(n) != s[i:j] {
+			return addr, false
+		}
+		addr[part] = byte(n)
+		if j == len(s) {
+			break
+		}
+		i = j + 1
+	}
+	return addr, part == 3 && addr[0] == 127
 }

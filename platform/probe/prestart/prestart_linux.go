@@ -4,7 +4,6 @@ package prestart
 
 import (
 	"strconv"
-	"strings"
 	"syscall"
 )
 
@@ -16,7 +15,10 @@ const connectTimeout = 100 * 1000 // microseconds
 // loopbackSockaddr parses "127.a.b.c:port" or "[::1]:port", the forms
 // net.JoinHostPort gives for a loopback address and a decimal port.
 func loopbackSockaddr(address string) (syscall.Sockaddr, bool) {
-	i := strings.LastIndexByte(address, ':')
+	i := len(address) - 1
+	for i >= 0 && address[i] != ':' {
+		i--
+	}
 	if i < 0 {
 		return nil, false
 	}
@@ -30,19 +32,11 @@ func loopbackSockaddr(address string) (syscall.Sockaddr, bool) {
 		sa.Addr[15] = 1
 		return sa, true
 	}
-	parts := strings.Split(host, ".")
-	if len(parts) != 4 || parts[0] != "127" {
+	addr, ok := ParseLoopback4(host)
+	if !ok {
 		return nil, false
 	}
-	sa := &syscall.SockaddrInet4{Port: port}
-	for i, p := range parts {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 || n > 255 || strconv.Itoa(n) != p {
-			return nil, false
-		}
-		sa.Addr[i] = byte(n)
-	}
-	return sa, true
+	return &syscall.SockaddrInet4{Port: port, Addr: addr}, true
 }
 
 // connectAndSend opens a TCP socket to sa with SO_LINGER 0 (the prober
