@@ -19,8 +19,11 @@
 //
 // Only loopback addresses are started early, with a blocking connect that
 // the kernel completes at once (as the prober's own loopback dialer does);
-// a connect or send that does not complete at once is abandoned and the
+// a connect or send that fails or takes over 100 ms is abandoned and the
 // prober dials as usual.
+//
+// The state is package-level, unlike anywhere else in tlsfloor, because
+// the caller is an init function, which has nowhere else to leave it.
 package prestart
 
 import (
