@@ -10,7 +10,9 @@
 // Settle re-probes until answers agree, for verification after a reload.
 //
 // It dials only the address it is given (names are resolved once with the
-// system resolver) and imports no tlsfloor package but platform.
+// system resolver) and imports no tlsfloor package but platform and its
+// own clienthello (the hellos' bytes) and prestart (connections that
+// `tlsfloor probe` opened during start-up, taken over by open).
 package probe
 
 import (

@@ -140,3 +140,18 @@ func TestSSLv2KindsMatchTheHello(t *testing.T) {
 		}
 	}
 }
+
+// TestVersionsMatchTheHello: clienthello spells the protocol versions
+// itself (importing platform would delay its initialisation).
+func TestVersionsMatchTheHello(t *testing.T) {
+	pairs := map[platform.TLSVersion]uint16{
+		platform.VersionSSL20: clienthello.SSL20, platform.VersionSSL30: clienthello.SSL30,
+		platform.VersionTLS10: clienthello.TLS10, platform.VersionTLS11: clienthello.TLS11,
+		platform.VersionTLS12: clienthello.TLS12, platform.VersionTLS13: clienthello.TLS13,
+	}
+	for _, v := range platform.ProbeVersions() {
+		if w, ok := pairs[v]; !ok || uint16(v) != w {
+			t.Errorf("%s: clienthello has %04x", v, w)
+		}
+	}
+}
