@@ -43,7 +43,8 @@ printf 'module empty\n' >"$WORK/empty/go.mod"
 # Two steps between it and tlsfloor: every tlsfloor package linked but
 # nothing run (their initialisation), and the versions check and the
 # enumeration through platform/probe alone (the handshakes without the
-# command tree).
+# command tree, and without cmd/probe/early's start of the hellos during
+# initialisation, which only cmd/tlsfloor imports).
 (cd "$ROOT" && CGO_ENABLED=0 go build -o "$WORK/imports-only" ./testdata/bench/startup/imports &&
 	CGO_ENABLED=0 go build -o "$WORK/probe-only" ./testdata/bench/startup/probeonly)
 
