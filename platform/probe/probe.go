@@ -352,13 +352,13 @@ func (t *target) handshake(ctx context.Context, h hello, wantCert bool) outcome 
 		return outcome{err: err}
 	}
 	defer done()
-	if sent {
-		// prestart sent h on this connection.
-	} else if _, err := conn.Write(h.marshal()); err != nil {
-		if isClosed(err) {
-			return outcome{err: errClosed}
+	if !sent { // else prestart sent h on this connection
+		if _, err := conn.Write(h.marshal()); err != nil {
+			if isClosed(err) {
+				return outcome{err: errClosed}
+			}
+			return outcome{err: fmt.Errorf("send ClientHello: %w", err)}
 		}
-		return outcome{err: fmt.Errorf("send ClientHello: %w", err)}
 	}
 	if h.version == platform.VersionSSL20 {
 		rep, err := readSSLv2(r)
